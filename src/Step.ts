@@ -1,0 +1,304 @@
+/**
+ * A step: an `Effect` program that takes an event and returns an event (or nothing).
+ *
+ * @since 0.1.0
+ */
+import type * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import type * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
+import type * as Types from "effect/Types"
+import type * as Event from "./Event.js"
+import type * as StateStore from "./StateStore.js"
+import type * as WorkflowContext from "./WorkflowContext.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("effect-workflows/Step")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * `on`: one event class or a non-empty array of them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type On = Event.Any | ReadonlyArray<Event.Any>
+
+/**
+ * The options of `Step.make`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<
+  O extends On,
+  Emits extends ReadonlyArray<Event.Any>,
+  E,
+  S,
+  T extends Duration.DurationInput | undefined
+> {
+  /** The event class(es) the step accepts (exact tag match). */
+  readonly on: O
+  /**
+   * Every event class the step may produce, by returning it or with `ctx.sendEvent` (used by
+   * validation and the graph). Omitted or `[]`: the step returns nothing.
+   */
+  readonly emits?: Emits | undefined
+  /** Size of the step's worker pool (default 4). */
+  readonly workers?: number | undefined
+  /**
+   * Retry schedule over the step's error (any `Schedule`; see RetryPolicy). The input of the
+   * schedule is the failure of an attempt (with `timeout`, possibly `Cause.TimeoutException`).
+   * Without it a failure is final.
+   */
+  readonly retry?: Schedule.Schedule<unknown, NoInfer<E>, never> | undefined
+  /** Per-attempt timeout: an attempt that takes longer fails with `Cause.TimeoutException`. */
+  readonly timeout?: T
+  /**
+   * The workflow's state schema, given again so that `ctx.store` is `StateStore<S>`. It must be
+   * the same schema as `Workflow.make({ state })` (checked by validation). Omitted: `ctx.store`
+   * is the dict store.
+   */
+  readonly state?: Schema.Schema<S, any, never> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Variance<In, Out, E, R> {
+  readonly _In: Types.Invariant<In>
+  readonly _Out: Types.Covariant<Out>
+  readonly _E: Types.Covariant<E>
+  readonly _R: Types.Covariant<R>
+}
+
+/**
+ * A step definition (a value; it runs inside a workflow run).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Step<Name extends string, In, Out, E, R> extends Pipeable {
+  readonly [TypeId]: Variance<In, Out, E, R>
+  readonly name: Name
+  readonly on: ReadonlyArray<Event.Any>
+  readonly emits: ReadonlyArray<Event.Any>
+  readonly workers: number
+  readonly retry: Option.Option<Schedule.Schedule<unknown, any, never>>
+  readonly timeout: Option.Option<Duration.Duration>
+  /** The state schema the step was declared with, if any. */
+  readonly state: Option.Option<Schema.Schema<any, any, never>>
+  /**
+   * The step's body, with its per-attempt timeout and provided layers applied. It needs the
+   * `WorkflowContext` service, which the run provides.
+   */
+  readonly body: (
+    event: In,
+    ctx: WorkflowContext.WorkflowContext<any>
+  ) => Effect.Effect<Out | undefined | void, E, R | WorkflowContext.WorkflowContext<any>>
+}
+
+/**
+ * Any step.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Any = Step<string, any, any, any, any>
+
+/**
+ * The error type of a step.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ErrorOf<S> = S extends Step<any, any, any, infer E, any> ? E : never
+
+/**
+ * The requirements of a step.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type RequirementsOf<S> = S extends Step<any, any, any, any, infer R> ? R : never
+
+/**
+ * Whether a value is a `Step`.
+ *
+ * @example
+ * ```ts
+ * import { Step } from "effect-workflows"
+ *
+ * Step.isStep({}) // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isStep = (u: unknown): u is Any => Predicate.hasProperty(u, TypeId)
+
+const Proto = {
+  [TypeId]: {
+    _In: (_: never) => _,
+    _Out: (_: never) => _,
+    _E: (_: never) => _,
+    _R: (_: never) => _
+  },
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: Any) {
+    return {
+      _id: "Step",
+      name: this.name,
+      on: this.on.map((c) => c._tag),
+      emits: this.emits.map((c) => c._tag),
+      workers: this.workers
+    }
+  }
+}
+
+const makeStep = <Name extends string, In, Out, E, R>(fields: {
+  readonly name: Name
+  readonly on: ReadonlyArray<Event.Any>
+  readonly emits: ReadonlyArray<Event.Any>
+  readonly workers: number
+  readonly retry: Option.Option<Schedule.Schedule<unknown, any, never>>
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly state: Option.Option<Schema.Schema<any, any, never>>
+  readonly body: Step<Name, In, Out, E, R>["body"]
+}): Step<Name, In, Out, E, R> => Object.assign(Object.create(Proto), fields)
+
+/**
+ * Defines a step. The body gets `(event, ctx)` and returns `Effect<Emitted | undefined | void,
+ * E, R>`. `WorkflowContext.WorkflowContext` is provided to the body (so `yield*
+ * WorkflowContext.WorkflowContext` works anywhere inside it) and is removed from `R`. With
+ * `timeout`, `E` also has `Cause.TimeoutException`.
+ *
+ * **Details**
+ * - `workers` (default 4) bounds the concurrent executions of the step in one run.
+ * - `retry` re-runs a failed attempt as the `Schedule` decides (see `RetryPolicy`); the slot is
+ *   freed during the delay and the event goes back through the step's queue.
+ * - `timeout` bounds each attempt.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schedule, Schema } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * class Draft extends Schema.TaggedClass<Draft>()("Draft", { text: Schema.String }) {}
+ *
+ * const draft = Step.make(
+ *   "draft",
+ *   { on: Event.StartEvent, emits: [Draft], workers: 2, retry: Schedule.recurs(2), timeout: "10 seconds" },
+ *   (ev) => Effect.succeed(new Draft({ text: `a joke about ${String(ev.input)}` }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <
+  const Name extends string,
+  const O extends On,
+  const Emits extends ReadonlyArray<Event.Any> = readonly [],
+  E = never,
+  R = never,
+  S = StateStore.DictState,
+  T extends Duration.DurationInput | undefined = undefined
+>(
+  name: Name,
+  options: Options<O, Emits, E, S, T>,
+  body: (
+    event: Event.InstanceOf<O>,
+    ctx: WorkflowContext.WorkflowContext<S>
+  ) => Effect.Effect<Event.InstanceOf<Emits> | undefined | void, E, R>
+): Step<
+  Name,
+  Event.InstanceOf<O>,
+  Event.InstanceOf<Emits>,
+  E | (undefined extends T ? never : Cause.TimeoutException),
+  Exclude<R, WorkflowContext.WorkflowContext<any>>
+> => {
+  const timeout = options.timeout === undefined ? Option.none() : Option.some(Duration.decode(options.timeout))
+  const run = Option.match(timeout, {
+    onNone: () => body as Step<any, any, any, any, any>["body"],
+    onSome: (duration) => (event: any, ctx: any) => Effect.timeout(body(event, ctx), duration)
+  })
+  return makeStep({
+    name,
+    on: Array.isArray(options.on) ? options.on : [options.on as Event.Any],
+    emits: options.emits ?? [],
+    workers: options.workers ?? 4,
+    retry: Option.fromNullable(options.retry),
+    timeout,
+    state: Option.fromNullable(options.state),
+    body: run
+  })
+}
+
+/**
+ * A step whose body gets a fresh instance of `layer` per invocation (built before the body,
+ * released when the invocation ends). A Layer provided to the whole run instead is shared by all
+ * steps and runs.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect, Layer } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * class Connection extends Context.Tag("Connection")<Connection, { readonly id: number }>() {}
+ * let opened = 0
+ * const ConnectionLive = Layer.sync(Connection, () => ({ id: ++opened }))
+ *
+ * const step = Step.make("query", { on: Event.StartEvent, emits: [Event.StopEvent] }, () =>
+ *   Effect.map(Connection, (c) => new Event.StopEvent({ result: c.id }))
+ * ).pipe(Step.provide(ConnectionLive))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const provide: {
+  <ROut, E2, RIn>(
+    layer: Layer.Layer<ROut, E2, RIn>
+  ): <Name extends string, In, Out, E, R>(
+    self: Step<Name, In, Out, E, R>
+  ) => Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn>
+  <Name extends string, In, Out, E, R, ROut, E2, RIn>(
+    self: Step<Name, In, Out, E, R>,
+    layer: Layer.Layer<ROut, E2, RIn>
+  ): Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn>
+} = dual(
+  2,
+  <Name extends string, In, Out, E, R, ROut, E2, RIn>(
+    self: Step<Name, In, Out, E, R>,
+    layer: Layer.Layer<ROut, E2, RIn>
+  ): Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn> =>
+    makeStep({
+      name: self.name,
+      on: self.on,
+      emits: self.emits,
+      workers: self.workers,
+      retry: self.retry,
+      timeout: self.timeout,
+      state: self.state,
+      // Effect.provide with a Layer builds it in a fresh scope on every execution.
+      body: (event, ctx) => Effect.provide(self.body(event, ctx), layer) as any
+    })
+)

@@ -1,0 +1,350 @@
+/**
+ * A workflow: steps wired by the events they accept and emit, validated as a graph, run by a
+ * broker of queues and fibers.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as Types from "effect/Types"
+import * as Event from "./Event.js"
+import * as Graph from "./Graph.js"
+import * as runtime from "./internal/runtime.js"
+import type * as StateStore from "./StateStore.js"
+import type * as Step from "./Step.js"
+import type * as WorkflowError from "./WorkflowError.js"
+import type * as WorkflowHandler from "./WorkflowHandler.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("effect-workflows/Workflow")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Variance<Start, Result, E, R, S> {
+  readonly _Start: Types.Invariant<Start>
+  readonly _Result: Types.Covariant<Result>
+  readonly _E: Types.Covariant<E>
+  readonly _R: Types.Covariant<R>
+  readonly _S: Types.Invariant<S>
+}
+
+/**
+ * `true` (default: validate before the first run), `false` (skip validation at run time;
+ * `Workflow.validate` still checks), or options that skip named graph checks.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ValidationOptions =
+  | boolean
+  | { readonly skipGraphChecks?: ReadonlyArray<Graph.CheckName> | undefined }
+
+/**
+ * A workflow definition (a value; nothing runs until `run` / `start`). `R` is the union of its
+ * steps' requirements: the caller provides them as Layers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Workflow<Start, Result, E, R, S> extends Pipeable {
+  readonly [TypeId]: Variance<Start, Result, E, R, S>
+  readonly name: string
+  readonly start: Event.Any
+  readonly stop: Event.Any
+  readonly steps: ReadonlyArray<Step.Any>
+  /** `None`: dict state. */
+  readonly state: Option.Option<Schema.Schema<S, any, never>>
+  /** `None`: no run timeout. */
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly numConcurrentRuns: Option.Option<number>
+  readonly validation: ValidationOptions
+}
+
+/**
+ * Any workflow.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Any = Workflow<any, any, any, any, any>
+
+/**
+ * The result of a run: `result` for the built-in `StopEvent`, else the stop event itself.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ResultOf<StopC> = Event.Instance<StopC> extends { readonly _tag: "StopEvent" } ? unknown
+  : Event.Instance<StopC>
+
+/**
+ * The options of `Workflow.make`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MakeOptions<Steps extends ReadonlyArray<Step.Any>, StartC, StopC, S> {
+  readonly name: string
+  /** Default `Event.StartEvent`. */
+  readonly start?: StartC | undefined
+  /** Default `Event.StopEvent`. */
+  readonly stop?: StopC | undefined
+  readonly steps: Steps
+  /** A Schema whose fields all have defaults (typed state); absent: dict state. */
+  readonly state?: Schema.Schema<S, any, never> | undefined
+  /** Run timeout; default 45 seconds; `null` disables it. */
+  readonly timeout?: Duration.DurationInput | null | undefined
+  /** At most this many runs of this workflow value at once (others wait); default unbounded. */
+  readonly numConcurrentRuns?: number | undefined
+  readonly validation?: ValidationOptions | undefined
+}
+
+/**
+ * Whether a value is a `Workflow`.
+ *
+ * @example
+ * ```ts
+ * import { Workflow } from "effect-workflows"
+ *
+ * Workflow.isWorkflow({}) // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isWorkflow = (u: unknown): u is Any => Predicate.hasProperty(u, TypeId)
+
+const Proto = {
+  [TypeId]: {
+    _Start: (_: never) => _,
+    _Result: (_: never) => _,
+    _E: (_: never) => _,
+    _R: (_: never) => _,
+    _S: (_: never) => _
+  },
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: Any) {
+    return { _id: "Workflow", name: this.name, steps: this.steps.map((step) => step.name) }
+  }
+}
+
+/**
+ * Defines a workflow.
+ *
+ * **Details**
+ * - `start` defaults to `Event.StartEvent`, `stop` to `Event.StopEvent`.
+ * - `timeout` defaults to 45 seconds; `null` disables it.
+ * - `state` is a Schema whose fields all have defaults (typed state); absent: dict state.
+ * - `numConcurrentRuns` bounds the concurrent runs of this workflow value.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * class Done extends Schema.TaggedClass<Done>()("Done", { verdict: Schema.String }) {}
+ *
+ * const judge = Step.make("judge", { on: Event.StartEvent, emits: [Done] }, () =>
+ *   Effect.succeed(new Done({ verdict: "ok" })))
+ *
+ * const wf = Workflow.make({ name: "judge", stop: Done, steps: [judge] })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <
+  const Steps extends ReadonlyArray<Step.Any>,
+  StartC extends Event.Any = typeof Event.StartEvent,
+  StopC extends Event.Any = typeof Event.StopEvent,
+  S = StateStore.DictState
+>(
+  options: MakeOptions<Steps, StartC, StopC, S>
+): Workflow<
+  Event.Instance<StartC>,
+  ResultOf<StopC>,
+  Step.ErrorOf<Steps[number]>,
+  Step.RequirementsOf<Steps[number]>,
+  S
+> => {
+  const self = Object.create(Proto)
+  self.name = options.name
+  self.start = options.start ?? Event.StartEvent
+  self.stop = options.stop ?? Event.StopEvent
+  self.steps = options.steps
+  self.state = Option.fromNullable(options.state)
+  self.timeout = options.timeout === null
+    ? Option.none()
+    : Option.some(Duration.decode(options.timeout ?? Duration.seconds(45)))
+  self.numConcurrentRuns = Option.fromNullable(options.numConcurrentRuns)
+  self.validation = options.validation ?? true
+  return self
+}
+
+/**
+ * The options of `run` and `start`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions<S> {
+  /** Default: a fresh random id. */
+  readonly runId?: string | undefined
+  /**
+   * An existing state store to run with, e.g. `StateStore.make()` or a previous
+   * `handler.store`. Consecutive runs given the same store see each other's state.
+   */
+  readonly store?: StateStore.StateStore<S> | undefined
+}
+
+/**
+ * Validates, runs to the end and returns the result (see `ResultOf`). The run's fibers live in
+ * a scope that closes when the run ends.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * const echo = Step.make("echo", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev) =>
+ *   Effect.succeed(new Event.StopEvent({ result: ev.input })))
+ * const wf = Workflow.make({ name: "echo", steps: [echo] })
+ *
+ * const result = Workflow.run(wf, new Event.StartEvent({ input: "hi" })) // Effect<unknown, ...>: "hi"
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run: <Start, Result, E, R, S>(
+  self: Workflow<Start, Result, E, R, S>,
+  startEvent?: NoInfer<Start>,
+  options?: RunOptions<NoInfer<S>>
+) => Effect.Effect<Result, WorkflowError.WorkflowError | E, R> = runtime.run as any
+
+/**
+ * Validates and starts a run; the handler lives in the current Scope (closing it interrupts the
+ * run).
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect, Stream } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * const echo = Step.make("echo", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev) =>
+ *   Effect.succeed(new Event.StopEvent({ result: ev.input })))
+ * const wf = Workflow.make({ name: "echo", steps: [echo] })
+ *
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const handler = yield* Workflow.start(wf, new Event.StartEvent({ input: "hi" }))
+ *   yield* handler.events.pipe(Stream.runForEach(Console.log))
+ *   return yield* handler.result
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const start: <Start, Result, E, R, S>(
+  self: Workflow<Start, Result, E, R, S>,
+  startEvent?: NoInfer<Start>,
+  options?: RunOptions<NoInfer<S>>
+) => Effect.Effect<
+  WorkflowHandler.WorkflowHandler<Result, E, S>,
+  WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError,
+  R | Scope.Scope
+> = runtime.start as any
+
+/**
+ * Structural validation, first failure wins except the graph checks, which accumulate into one
+ * error (see SEMANTICS "Workflow validation rules"):
+ * - no steps: WorkflowConfigurationError "Workflow '{name}' has no configured steps."
+ * - the start class accepted by no step / the stop class emitted by no step:
+ *   WorkflowConfigurationError
+ * - "Step '{a}' cannot accept StopEvent. ..." (the stop class's tag in place of StopEvent)
+ * - "The following events are consumed but never produced: {A, B}"
+ * - "The following events are produced but never consumed: {A}"
+ * - "Graph validation failed:\n  - [reachability] Unreachable steps: a, b\n    ..."
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Workflow } from "effect-workflows"
+ *
+ * const empty = Workflow.make({ name: "empty", steps: [] })
+ * const check = Workflow.validate(empty) // fails: "Workflow 'empty' has no configured steps."
+ * ```
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate: (
+  self: Any
+) => Effect.Effect<void, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError> =
+  Graph.validate
+
+/**
+ * JSON graph of steps and events.
+ *
+ * @example
+ * ```ts
+ * import { Workflow } from "effect-workflows"
+ *
+ * declare const wf: Workflow.Any
+ * const graph = Workflow.representation(wf) // { nodes: [...], edges: [...] }
+ * ```
+ *
+ * @since 0.1.0
+ * @category graph
+ */
+export const representation: (self: Any) => Graph.WorkflowGraph = Graph.representation
+
+/**
+ * The workflow as a Mermaid flowchart.
+ *
+ * @example
+ * ```ts
+ * import { Workflow } from "effect-workflows"
+ *
+ * declare const wf: Workflow.Any
+ * console.log(Workflow.toMermaid(wf)) // "flowchart TD ..."
+ * ```
+ *
+ * @since 0.1.0
+ * @category graph
+ */
+export const toMermaid: (self: Any) => string = Graph.toMermaid
+
+/**
+ * The workflow as a Graphviz DOT digraph.
+ *
+ * @example
+ * ```ts
+ * import { Workflow } from "effect-workflows"
+ *
+ * declare const wf: Workflow.Any
+ * console.log(Workflow.toDot(wf)) // "digraph ..."
+ * ```
+ *
+ * @since 0.1.0
+ * @category graph
+ */
+export const toDot: (self: Any) => string = Graph.toDot

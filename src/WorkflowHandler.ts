@@ -1,0 +1,79 @@
+/**
+ * The handle on a running workflow: its stream of events, its result, and the ways to talk to
+ * it while it runs.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
+import type * as Event from "./Event.js"
+import type * as StateStore from "./StateStore.js"
+import type * as WorkflowContext from "./WorkflowContext.js"
+import type * as WorkflowError from "./WorkflowError.js"
+
+/**
+ * Options of `handler.stream`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamOptions {
+  /** Also the internal lifecycle events (StepStateChanged, WorkflowIdleEvent, UnhandledEvent). */
+  readonly internal?: boolean | undefined
+}
+
+/**
+ * A running workflow (see `Workflow.start`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * const echo = Step.make("echo", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev) =>
+ *   Effect.succeed(new Event.StopEvent({ result: ev.input })))
+ * const wf = Workflow.make({ name: "echo", steps: [echo] })
+ *
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const handler = yield* Workflow.start(wf, new Event.StartEvent({ input: 1 }))
+ *   const events = yield* Stream.runCollect(handler.events) // [StopEvent { result: 1 }]
+ *   return yield* handler.result // 1
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkflowHandler<Result = unknown, E = never, S = StateStore.DictState> {
+  readonly runId: string
+  /**
+   * Published events: `writeEventToStream` events, returned/waiter InputRequiredEvents, then
+   * the stop event (or WorkflowFailedEvent / WorkflowTimedOutEvent / WorkflowCancelledEvent),
+   * after which the stream ends. Every subscriber, whenever it subscribes, gets the whole run.
+   */
+  readonly events: Stream.Stream<Event.AnyEvent>
+  /** `events`, or with `{ internal: true }` also the internal lifecycle events. */
+  readonly stream: (options?: StreamOptions) => Stream.Stream<Event.AnyEvent>
+  /** Waits for the end of the run (can be awaited many times). */
+  readonly result: Effect.Effect<Result, WorkflowError.WorkflowError | E>
+  /**
+   * Routes an event into the run, as `ctx.sendEvent` does. Errors:
+   * `WorkflowStepDoesNotExistError` and `WorkflowRuntimeError`.
+   */
+  readonly sendEvent: (
+    event: Event.AnyEvent,
+    options?: WorkflowContext.SendOptions
+  ) => Effect.Effect<void, WorkflowError.WorkflowStepDoesNotExistError | WorkflowError.WorkflowRuntimeError>
+  /**
+   * Cancels the run: running steps are interrupted, WorkflowCancelledEvent is published and
+   * `result` fails with WorkflowCancelledByUser. Returns once the run has ended; a no-op on a
+   * finished run.
+   */
+  readonly cancel: Effect.Effect<void>
+  /** Names of the steps with an execution in progress (waiting steps excluded). */
+  readonly runningSteps: Effect.Effect<ReadonlyArray<string>>
+  /** Whether the run has ended. */
+  readonly isDone: Effect.Effect<boolean>
+  /** The run's state store. */
+  readonly store: StateStore.StateStore<S>
+}

@@ -1,0 +1,120 @@
+/**
+ * The `WorkflowContext` a step execution sees: the per-step members are made once per run and
+ * shared through a prototype; only `waitForEvent` and `retryInfo` are made per execution.
+ */
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Event from "../Event.js"
+import type * as WorkflowContext from "../WorkflowContext.js"
+import * as WorkflowError from "../WorkflowError.js"
+import * as run_ from "./run.js"
+
+/** Routes an event into a run, checking a target step first. @internal */
+export const sendEvent = (
+  run: run_.Run,
+  event: Event.AnyEvent,
+  options?: WorkflowContext.SendOptions
+): Effect.Effect<void, WorkflowError.WorkflowStepDoesNotExistError | WorkflowError.WorkflowRuntimeError> =>
+  Effect.suspend((): Effect.Effect<void, WorkflowError.WorkflowStepDoesNotExistError | WorkflowError.WorkflowRuntimeError> => {
+    const step = options?.step
+    if (step === undefined) {
+      run_.route(run, event)
+      return Effect.void
+    }
+    const target = run.steps.get(step)
+    if (target === undefined) {
+      return Effect.fail(new WorkflowError.WorkflowStepDoesNotExistError({ step }))
+    }
+    if (!target.accepts.has(event._tag)) {
+      return Effect.fail(
+        new WorkflowError.WorkflowRuntimeError({ message: `Step ${step} does not accept event of type ${event._tag}` })
+      )
+    }
+    run_.route(run, event, target)
+    return Effect.void
+  })
+
+/** The context members shared by every execution of a step in a run. @internal */
+export const makeStepContext = (run: run_.Run, stepRun: run_.StepRun): run_.StepRun["context"] => ({
+  runId: run.runId,
+  store: run.store,
+  sendEvent: (event, options) => sendEvent(run, event, options),
+  collectEvents: ((event: Event.AnyEvent, expected: ReadonlyArray<Event.Any>, options?: { bufferId?: string }) =>
+    Effect.sync(() => Option.fromNullable(run_.collect(stepRun, event, expected, options?.bufferId ?? "default")))) as any,
+  writeEventToStream: (event) => Effect.sync(() => run_.publish(run, event)),
+  runningSteps: Effect.sync(() => run_.runningSteps(run))
+})
+
+const firstAttempt: WorkflowContext.RetryInfo = { attempt: 1, elapsed: Duration.zero, lastError: Option.none() }
+
+/** @internal */
+export const makeContext = (
+  run: run_.Run,
+  stepRun: run_.StepRun,
+  execution: run_.Execution,
+  startedAt: number
+): WorkflowContext.WorkflowContext<any> => {
+  const ctx = Object.create(stepRun.context)
+  const attempt = execution.attempt
+  ctx.retryInfo = attempt.failures === 0 ? firstAttempt : {
+    attempt: attempt.failures + 1,
+    elapsed: Duration.millis(startedAt - attempt.firstAttemptAt!),
+    lastError: attempt.lastError
+  }
+  ctx.waitForEvent = (eventClass: Event.Any, options?: WorkflowContext.WaitOptions<any>) =>
+    waitForEvent(run, stepRun, execution, eventClass, options)
+  return ctx
+}
+
+const defaultWaiterId = (tag: string, requirements: object | undefined): string => {
+  if (requirements === undefined) return `waiter_${tag}`
+  try {
+    return `waiter_${tag}_${JSON.stringify(requirements)}`
+  } catch {
+    return `waiter_${tag}_${Object.keys(requirements).sort().join(",")}`
+  }
+}
+
+const waitForEvent = (
+  run: run_.Run,
+  stepRun: run_.StepRun,
+  execution: run_.Execution,
+  eventClass: Event.Any,
+  options: WorkflowContext.WaitOptions<any> | undefined
+): Effect.Effect<any, WorkflowError.WaitForEventTimeout> =>
+  Effect.suspend(() => {
+    if (run.done) return Effect.never
+    const requirements = options?.requirements as { readonly [key: string]: unknown } | undefined
+    const id = options?.waiterId ?? defaultWaiterId(eventClass._tag, requirements)
+    const waiter = run_.addWaiter(run, stepRun, execution, {
+      id,
+      awaitedTag: eventClass._tag,
+      requirements,
+      waiterEvent: options?.waiterEvent
+    })
+    // A waiting execution gives its slot to the next queued work.
+    run_.publishNotRunning(run, stepRun, execution)
+    const next = run_.releaseSlot(run, stepRun, execution)
+    if (next !== undefined) run.spawn(stepRun, next)
+    run_.announceIdle(run)
+
+    const timeout = options?.timeout
+    const awaited = timeout === undefined || timeout === null
+      ? Deferred.await(waiter.deferred)
+      : Effect.timeoutFail(Deferred.await(waiter.deferred), {
+        duration: timeout,
+        onTimeout: () =>
+          new WorkflowError.WaitForEventTimeout({
+            waiterId: id,
+            eventTag: eventClass._tag,
+            timeout: Duration.decode(timeout)
+          })
+      })
+    return Effect.flatMap(Effect.exit(awaited), (exit) => {
+      run_.leaveWaiter(run, stepRun, waiter, execution)
+      const resumed = run_.reacquireSlot(run, stepRun, execution)
+      return resumed === undefined ? exit : Effect.zipRight(Deferred.await(resumed), exit)
+    })
+  })

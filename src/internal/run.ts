@@ -1,0 +1,400 @@
+/**
+ * The whole state of one run, and the synchronous transitions over it. Every change of a run
+ * (routing, worker slots, collect buffers, waiters, the stream sequence, the end) happens in one
+ * of these functions, without yielding, so the state is always consistent between two of them.
+ */
+import * as Deferred from "effect/Deferred"
+import * as Equal from "effect/Equal"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as MutableQueue from "effect/MutableQueue"
+import * as Option from "effect/Option"
+import type * as PubSub from "effect/PubSub"
+import type * as Schedule from "effect/Schedule"
+import * as Event from "../Event.js"
+import type * as StateStore from "../StateStore.js"
+import type * as Step from "../Step.js"
+import type * as Workflow from "../Workflow.js"
+import type * as WorkflowContext from "../WorkflowContext.js"
+
+/** @internal */
+export interface Attempt {
+  readonly event: Event.AnyEvent
+  /** Failures so far (0 before the first execution). */
+  failures: number
+  /** Clock millis at the start of the first execution. */
+  firstAttemptAt: number | undefined
+  lastFailedAt: number | undefined
+  lastError: Option.Option<unknown>
+  /** The retry schedule's state for this event, made on its first failure. */
+  driver: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
+}
+
+/** @internal */
+export interface Execution {
+  /** The worker slot the execution holds; it changes when the execution waits for an event. */
+  slot: number
+  readonly attempt: Attempt
+}
+
+/** A suspended execution that waits for a free slot to continue after `waitForEvent`. @internal */
+export interface Resumption {
+  readonly execution: Execution
+  readonly resumed: Deferred.Deferred<void>
+}
+
+/** @internal */
+export type QueueItem = Attempt | Resumption
+
+/** @internal */
+export interface Waiter {
+  readonly id: string
+  readonly awaitedTag: string
+  readonly requirements: { readonly [key: string]: unknown } | undefined
+  readonly deferred: Deferred.Deferred<Event.AnyEvent>
+  /** The executions suspended on this waiter (one waiter id is shared by equal waits). */
+  readonly executions: Set<Execution>
+}
+
+/** @internal */
+export class StepRun {
+  readonly queue: MutableQueue.MutableQueue<QueueItem> = MutableQueue.unbounded()
+  readonly slots: Array<Execution | undefined>
+  busy = 0
+  retrying = 0
+  readonly collected = new Map<string, Array<Event.AnyEvent>>()
+  readonly waiters = new Map<string, Waiter>()
+  readonly accepts: ReadonlySet<string>
+  readonly emits: ReadonlySet<string>
+  /** The members of `WorkflowContext` that do not depend on the execution. */
+  context!: Omit<WorkflowContext.WorkflowContext<any>, "waitForEvent" | "retryInfo">
+
+  constructor(readonly step: Step.Any) {
+    this.slots = new Array(step.workers).fill(undefined)
+    this.accepts = new Set(step.on.map(Event.tag))
+    this.emits = new Set(step.emits.map(Event.tag))
+  }
+}
+
+/** @internal */
+export class Run {
+  done = false
+  exit: Exit.Exit<unknown, unknown> | undefined = undefined
+  sequence = 0
+  idleAnnounced = false
+  waiterCount = 0
+  readonly steps: ReadonlyMap<string, StepRun>
+  readonly routes: ReadonlyMap<string, ReadonlyArray<StepRun>>
+  readonly stopTag: string
+  /** Starts a worker fiber for an execution that holds a slot. */
+  spawn!: (stepRun: StepRun, execution: Execution) => void
+  /** Forks a fiber into the run's fiber set. */
+  fork!: (effect: import("effect/Effect").Effect<void>) => void
+
+  constructor(
+    readonly runId: string,
+    readonly workflow: Workflow.Any,
+    readonly store: StateStore.StateStore<any>,
+    readonly pubsub: PubSub.PubSub<Event.AnyEvent>,
+    readonly ended: Deferred.Deferred<void>
+  ) {
+    const steps = new Map<string, StepRun>()
+    const routes = new Map<string, Array<StepRun>>()
+    for (const step of workflow.steps) {
+      const stepRun = new StepRun(step)
+      steps.set(step.name, stepRun)
+      for (const tag of stepRun.accepts) {
+        const list = routes.get(tag)
+        if (list) list.push(stepRun)
+        else routes.set(tag, [stepRun])
+      }
+    }
+    this.steps = steps
+    this.routes = routes
+    this.stopTag = workflow.stop._tag
+  }
+}
+
+/** @internal */
+export const makeAttempt = (event: Event.AnyEvent): Attempt => ({
+  event,
+  failures: 0,
+  firstAttemptAt: undefined,
+  lastFailedAt: undefined,
+  lastError: Option.none(),
+  driver: undefined
+})
+
+const isResumption = (item: QueueItem): item is Resumption => "resumed" in item
+
+// -------------------------------------------------------------------------------------------------
+// the stream
+// -------------------------------------------------------------------------------------------------
+
+/** Publishes an event on the run's stream, unless the run has ended. @internal */
+export const publish = (run: Run, event: Event.AnyEvent): void => {
+  if (run.done) return
+  run.sequence++
+  run.pubsub.unsafeOffer(event)
+}
+
+const stepState = (
+  run: Run,
+  stepRun: StepRun,
+  stepState: "preparing" | "running" | "not_running",
+  workerId: string,
+  input: Event.AnyEvent,
+  output?: Event.AnyEvent | undefined
+): void =>
+  publish(
+    run,
+    new Event.StepStateChanged(
+      output === undefined
+        ? { name: stepRun.step.name, stepState, workerId, inputEventName: input._tag }
+        : { name: stepRun.step.name, stepState, workerId, inputEventName: input._tag, outputEventName: output._tag },
+      true
+    )
+  )
+
+/** @internal */
+export const publishNotRunning = (
+  run: Run,
+  stepRun: StepRun,
+  execution: Execution,
+  output?: Event.AnyEvent | undefined
+): void => stepState(run, stepRun, "not_running", String(execution.slot), execution.attempt.event, output)
+
+// -------------------------------------------------------------------------------------------------
+// routing and worker slots
+// -------------------------------------------------------------------------------------------------
+
+/** Whether the run has no queued, running or retrying work. @internal */
+export const isIdle = (run: Run): boolean => {
+  for (const stepRun of run.steps.values()) {
+    if (stepRun.busy > 0 || stepRun.retrying > 0 || !MutableQueue.isEmpty(stepRun.queue)) return false
+  }
+  return true
+}
+
+/** Publishes one `WorkflowIdleEvent` each time the run becomes idle. @internal */
+export const announceIdle = (run: Run): void => {
+  if (!run.done && !run.idleAnnounced && isIdle(run)) {
+    run.idleAnnounced = true
+    publish(run, new Event.WorkflowIdleEvent({}, true))
+  }
+}
+
+/** @internal */
+export const runningSteps = (run: Run): Array<string> => {
+  const names: Array<string> = []
+  for (const stepRun of run.steps.values()) {
+    if (stepRun.busy > 0) names.push(stepRun.step.name)
+  }
+  return names
+}
+
+const occupy = (run: Run, stepRun: StepRun, execution: Execution): void => {
+  stepRun.slots[execution.slot] = execution
+  stepRun.busy++
+  stepState(run, stepRun, "running", String(execution.slot), execution.attempt.event)
+}
+
+const freeSlot = (stepRun: StepRun): number => stepRun.slots.indexOf(undefined)
+
+/** Gives an attempt a free slot (starting a worker) or queues it. @internal */
+export const enqueue = (run: Run, stepRun: StepRun, attempt: Attempt): void => {
+  if (run.done) return
+  run.idleAnnounced = false
+  const slot = freeSlot(stepRun)
+  if (slot < 0) {
+    MutableQueue.offer(stepRun.queue, attempt)
+    stepState(run, stepRun, "preparing", "<enqueued>", attempt.event)
+    return
+  }
+  const execution: Execution = { slot, attempt }
+  occupy(run, stepRun, execution)
+  run.spawn(stepRun, execution)
+}
+
+/**
+ * Frees the slot of a finished (or suspended) execution and hands it to the next queued item:
+ * returns the next execution for the calling worker to run, or `undefined` when the worker
+ * should stop. @internal
+ */
+export const releaseSlot = (run: Run, stepRun: StepRun, execution: Execution): Execution | undefined => {
+  const slot = execution.slot
+  stepRun.slots[slot] = undefined
+  stepRun.busy--
+  if (run.done) return undefined
+  const item = MutableQueue.poll(stepRun.queue, undefined)
+  if (item === undefined) return undefined
+  if (isResumption(item)) {
+    item.execution.slot = slot
+    occupy(run, stepRun, item.execution)
+    Deferred.unsafeDone(item.resumed, Exit.void)
+    return undefined
+  }
+  const next: Execution = { slot, attempt: item }
+  occupy(run, stepRun, next)
+  return next
+}
+
+/**
+ * Takes a slot for a suspended execution that continues: at once when one is free, else the
+ * returned Deferred completes when a slot is handed over. @internal
+ */
+export const reacquireSlot = (run: Run, stepRun: StepRun, execution: Execution): Deferred.Deferred<void> | undefined => {
+  run.idleAnnounced = false
+  const slot = freeSlot(stepRun)
+  if (slot >= 0) {
+    execution.slot = slot
+    occupy(run, stepRun, execution)
+    return undefined
+  }
+  const resumed = Deferred.unsafeMake<void>(FiberId.none)
+  MutableQueue.offer(stepRun.queue, { execution, resumed })
+  stepState(run, stepRun, "preparing", "<enqueued>", execution.attempt.event)
+  return resumed
+}
+
+const matches = (waiter: Waiter, event: Event.AnyEvent): boolean => {
+  if (waiter.awaitedTag !== event._tag) return false
+  if (waiter.requirements === undefined) return true
+  for (const key of Object.keys(waiter.requirements)) {
+    if (!Equal.equals((event as any)[key], waiter.requirements[key])) return false
+  }
+  return true
+}
+
+const resolveWaiters = (run: Run, event: Event.AnyEvent): boolean => {
+  let resolved = false
+  for (const stepRun of run.steps.values()) {
+    for (const waiter of stepRun.waiters.values()) {
+      if (matches(waiter, event)) {
+        stepRun.waiters.delete(waiter.id)
+        run.waiterCount--
+        Deferred.unsafeDone(waiter.deferred, Exit.succeed(event))
+        resolved = true
+      }
+    }
+  }
+  return resolved
+}
+
+/**
+ * Routes an event: waiters first (a resolved waiter consumes the event), then every step that
+ * accepts its tag (or only `target`). @internal
+ */
+export const route = (run: Run, event: Event.AnyEvent, target?: StepRun): void => {
+  if (run.done) return
+  if (run.waiterCount > 0 && resolveWaiters(run, event)) return
+  if (target !== undefined) return enqueue(run, target, makeAttempt(event))
+  const stepRuns = run.routes.get(event._tag)
+  if (stepRuns === undefined) {
+    if (event._tag !== Event.InputRequiredEvent._tag) {
+      publish(run, new Event.UnhandledEvent({ eventType: event._tag, idle: isIdle(run) }, true))
+    }
+    return
+  }
+  for (let i = 0; i < stepRuns.length; i++) {
+    enqueue(run, stepRuns[i], makeAttempt(event))
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// collect buffers and waiters
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Adds an event to a step's collect buffer; returns the completed set ordered as `expected`
+ * (same-tag events in arrival order) and clears the buffer, or `undefined`. @internal
+ */
+export const collect = (
+  stepRun: StepRun,
+  event: Event.AnyEvent,
+  expected: ReadonlyArray<Event.Any>,
+  bufferId: string
+): Array<Event.AnyEvent> | undefined => {
+  const missing = new Map<string, number>()
+  for (const cls of expected) missing.set(cls._tag, (missing.get(cls._tag) ?? 0) + 1)
+  const buffer = stepRun.collected.get(bufferId) ?? []
+  for (const buffered of buffer) {
+    const count = missing.get(buffered._tag)
+    if (count !== undefined) missing.set(buffered._tag, count - 1)
+  }
+  const needed = missing.get(event._tag) ?? 0
+  if (needed <= 0) return undefined
+  buffer.push(event)
+  missing.set(event._tag, needed - 1)
+  for (const count of missing.values()) {
+    if (count > 0) {
+      stepRun.collected.set(bufferId, buffer)
+      return undefined
+    }
+  }
+  stepRun.collected.delete(bufferId)
+  const taken = new Set<number>()
+  return expected.map((cls) => {
+    const index = buffer.findIndex((ev, i) => !taken.has(i) && ev._tag === cls._tag)
+    taken.add(index)
+    return buffer[index]
+  })
+}
+
+/**
+ * Registers an execution on a waiter; a new waiter id publishes `waiterEvent`, an existing one
+ * is shared. @internal
+ */
+export const addWaiter = (
+  run: Run,
+  stepRun: StepRun,
+  execution: Execution,
+  options: {
+    readonly id: string
+    readonly awaitedTag: string
+    readonly requirements: { readonly [key: string]: unknown } | undefined
+    readonly waiterEvent: Event.AnyEvent | undefined
+  }
+): Waiter => {
+  let waiter = stepRun.waiters.get(options.id)
+  if (waiter === undefined) {
+    waiter = {
+      id: options.id,
+      awaitedTag: options.awaitedTag,
+      requirements: options.requirements,
+      deferred: Deferred.unsafeMake(FiberId.none),
+      executions: new Set()
+    }
+    stepRun.waiters.set(options.id, waiter)
+    run.waiterCount++
+    if (options.waiterEvent !== undefined) publish(run, options.waiterEvent)
+  }
+  waiter.executions.add(execution)
+  return waiter
+}
+
+/** Removes an execution from a waiter, and the waiter once nobody waits on it. @internal */
+export const leaveWaiter = (run: Run, stepRun: StepRun, waiter: Waiter, execution: Execution): void => {
+  waiter.executions.delete(execution)
+  if (waiter.executions.size === 0 && stepRun.waiters.get(waiter.id) === waiter) {
+    stepRun.waiters.delete(waiter.id)
+    run.waiterCount--
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// the end
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Ends the run once: publishes its terminal event, records its exit and wakes the run's main
+ * fiber, which interrupts every other fiber. Returns whether this call ended the run. @internal
+ */
+export const finish = (run: Run, exit: Exit.Exit<unknown, unknown>, terminal: Event.AnyEvent): boolean => {
+  if (run.done) return false
+  publish(run, terminal)
+  run.done = true
+  run.exit = exit
+  Deferred.unsafeDone(run.ended, Exit.void)
+  return true
+}

@@ -1,0 +1,146 @@
+/**
+ * A worker fiber: it holds one slot of a step, runs the step's body on the execution it was
+ * started with, then on the next queued events, and stops when the step's queue is empty.
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Event from "../Event.js"
+import * as WorkflowContext from "../WorkflowContext.js"
+import * as WorkflowError from "../WorkflowError.js"
+import { makeContext } from "./context.js"
+import { currentFirstAttemptAt } from "./retry.js"
+import * as run_ from "./run.js"
+
+/** @internal */
+export const worker = (run: run_.Run, stepRun: run_.StepRun, first: run_.Execution): Effect.Effect<void> => {
+  const loop = (execution: run_.Execution): Effect.Effect<void> =>
+    Effect.flatMap(execute(run, stepRun, execution), () => {
+      const next = run_.releaseSlot(run, stepRun, execution)
+      if (next !== undefined) return loop(next)
+      run_.announceIdle(run)
+      return Effect.void
+    })
+  return loop(first)
+}
+
+const execute = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
+    const attempt = execution.attempt
+    if (attempt.firstAttemptAt === undefined) attempt.firstAttemptAt = startedAt
+    const ctx = makeContext(run, stepRun, execution, startedAt)
+    return Effect.flatMap(
+      Effect.exit(
+        Effect.provideService(stepRun.step.body(attempt.event, ctx), WorkflowContext.WorkflowContext, ctx)
+      ) as Effect.Effect<Exit.Exit<unknown, unknown>>,
+      (exit): Effect.Effect<void> => {
+        if (run.done) return Effect.void
+        if (Exit.isSuccess(exit)) {
+          onSuccess(run, stepRun, execution, exit.value)
+          return Effect.void
+        }
+        return onFailure(run, stepRun, execution, exit.cause)
+      }
+    )
+  })
+
+const describe = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "array" : typeof value
+
+const onSuccess = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution, value: unknown): void => {
+  const name = stepRun.step.name
+  if (value === undefined) return run_.publishNotRunning(run, stepRun, execution)
+  if (!Event.isEvent(value)) {
+    run_.publishNotRunning(run, stepRun, execution)
+    return failStep(run, stepRun, execution.attempt, invalidReturn(`${describe(value)} instead of an Event instance`))
+  }
+  run_.publishNotRunning(run, stepRun, execution, value)
+  if (!stepRun.emits.has(value._tag)) {
+    const declared = stepRun.step.emits.map(Event.tag).join(", ") || "none"
+    return failStep(
+      run,
+      stepRun,
+      execution.attempt,
+      invalidReturn(`${value._tag} instead of one of its declared events (${declared})`)
+    )
+  }
+  if (value._tag === run.stopTag) {
+    const result = value._tag === Event.StopEvent._tag ? (value as Event.StopEvent).result : value
+    run_.finish(run, Exit.succeed(result), value)
+    return
+  }
+  if (value._tag === Event.InputRequiredEvent._tag) run_.publish(run, value)
+  run_.route(run, value)
+
+  function invalidReturn(what: string): Cause.Cause<WorkflowError.WorkflowRuntimeError> {
+    return Cause.fail(new WorkflowError.WorkflowRuntimeError({ message: `Step function ${name} returned ${what}.` }))
+  }
+}
+
+const onFailure = (
+  run: run_.Run,
+  stepRun: run_.StepRun,
+  execution: run_.Execution,
+  cause: Cause.Cause<unknown>
+): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (failedAt) => {
+    const attempt = execution.attempt
+    attempt.failures++
+    attempt.lastFailedAt = failedAt
+    run_.publishNotRunning(run, stepRun, execution)
+    const failure = Cause.failureOption(cause)
+    if (Option.isNone(failure) || Option.isNone(stepRun.step.retry)) {
+      failStep(run, stepRun, attempt, cause)
+      return Effect.void
+    }
+    attempt.lastError = failure
+    const schedule = stepRun.step.retry.value
+    return Effect.map(
+      attempt.driver === undefined ? Schedule.driver(schedule) : Effect.succeed(attempt.driver),
+      (driver) => {
+        attempt.driver = driver
+        stepRun.retrying++
+        run.fork(retryLater(run, stepRun, attempt, driver, failure.value, cause))
+      }
+    )
+  })
+
+/** Waits out the retry schedule's delay off the worker slot, then queues the event again. */
+const retryLater = (
+  run: run_.Run,
+  stepRun: run_.StepRun,
+  attempt: run_.Attempt,
+  driver: Schedule.ScheduleDriver<unknown, unknown, never>,
+  error: unknown,
+  cause: Cause.Cause<unknown>
+): Effect.Effect<void> =>
+  driver.next(error).pipe(
+    Effect.locally(currentFirstAttemptAt, attempt.firstAttemptAt),
+    Effect.match({
+      onFailure: () => {
+        stepRun.retrying--
+        failStep(run, stepRun, attempt, cause)
+      },
+      onSuccess: () => {
+        stepRun.retrying--
+        run_.enqueue(run, stepRun, attempt)
+      }
+    })
+  )
+
+const failStep = (run: run_.Run, stepRun: run_.StepRun, attempt: run_.Attempt, cause: Cause.Cause<unknown>): void => {
+  const error = Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
+  const failures = Math.max(attempt.failures, 1)
+  const elapsed = (attempt.lastFailedAt ?? attempt.firstAttemptAt ?? 0) - (attempt.firstAttemptAt ?? 0)
+  run_.finish(
+    run,
+    Exit.failCause(cause),
+    new Event.WorkflowFailedEvent(
+      { stepName: stepRun.step.name, error, attempts: failures, elapsedSeconds: elapsed / 1000 },
+      true
+    )
+  )
+}
