@@ -173,16 +173,9 @@ const Proto = {
   }
 }
 
-const makeStep = <Name extends string, In, Out, E, R>(fields: {
-  readonly name: Name
-  readonly on: ReadonlyArray<Event.Any>
-  readonly emits: ReadonlyArray<Event.Any>
-  readonly workers: number
-  readonly retry: Option.Option<Schedule.Schedule<unknown, any, never>>
-  readonly timeout: Option.Option<Duration.Duration>
-  readonly state: Option.Option<Schema.Schema<any, any, never>>
-  readonly body: Step<Name, In, Out, E, R>["body"]
-}): Step<Name, In, Out, E, R> => Object.assign(Object.create(Proto), fields)
+const makeStep = <Name extends string, In, Out, E, R>(
+  fields: Omit<Step<Name, In, Out, E, R>, TypeId | "pipe">
+): Step<Name, In, Out, E, R> => Object.assign(Object.create(Proto), fields)
 
 /**
  * Defines a step. The body gets `(event, ctx)` and returns `Effect<Emitted | undefined | void,
@@ -291,13 +284,7 @@ export const provide: {
     layer: Layer.Layer<ROut, E2, RIn>
   ): Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn> =>
     makeStep({
-      name: self.name,
-      on: self.on,
-      emits: self.emits,
-      workers: self.workers,
-      retry: self.retry,
-      timeout: self.timeout,
-      state: self.state,
+      ...self,
       // Effect.provide with a Layer builds it in a fresh scope on every execution.
       body: (event, ctx) => Effect.provide(self.body(event, ctx), layer) as any
     })
