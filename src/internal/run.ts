@@ -315,6 +315,7 @@ export const collect = (
   expected: ReadonlyArray<Event.Any>,
   bufferId: string
 ): Array<Event.AnyEvent> | undefined => {
+  if (expected.length === 0) return []
   const missing = new Map<string, number>()
   for (const cls of expected) missing.set(cls._tag, (missing.get(cls._tag) ?? 0) + 1)
   const buffer = stepRun.collected.get(bufferId) ?? []
