@@ -187,6 +187,8 @@ export const announceIdle = (run: Run): void => {
 /** @internal */
 export const runningSteps = (run: Run): Array<string> => {
   const names: Array<string> = []
+  // Once the run has ended its other executions are interrupted, whatever their slots say.
+  if (run.done) return names
   for (const stepRun of run.steps.values()) {
     if (stepRun.busy > 0) names.push(stepRun.step.name)
   }
