@@ -229,6 +229,26 @@ describe("WorkflowContext", () => {
         }
       }))
 
+    it.effect("one expected array reused across calls gives the same results as fresh arrays", () =>
+      Effect.gen(function*() {
+        const expected = [A, B, A] as const
+        const { records } = yield* runCollector(
+          [new B({ n: 0 }), new C({ n: 0 }), new A({ n: 0 }), new B({ n: 1 }), new A({ n: 1 }), new A({ n: 2 })],
+          (ev, ctx) => ctx.collectEvents(ev, expected)
+        )
+        expect(records).toEqual(["-", "-", "-", "-", "A0,B0,A1", "-"])
+      }))
+
+    it.effect("a changed expected list is recounted against what is already buffered", () =>
+      Effect.gen(function*() {
+        const { records } = yield* runCollector(
+          [new A({ n: 0 }), new B({ n: 0 }), new A({ n: 1 })],
+          // the first call asks for [A, A, B]; later calls ask for [A, B] only
+          (ev, ctx) => ctx.collectEvents(ev, ev.n === 0 && ev._tag === "A" ? [A, A, B] : [A, B])
+        )
+        expect(records).toEqual(["-", "A0,B0", "-"])
+      }))
+
     it.effect("buffers per bufferId independently", () =>
       Effect.gen(function*() {
         const { records } = yield* runCollector(

@@ -62,7 +62,7 @@ export class StepRun {
   readonly slots: Array<Execution | undefined>
   busy = 0
   retrying = 0
-  readonly collected = new Map<string, Array<Event.AnyEvent>>()
+  readonly collected = new Map<string, CollectBuffer>()
   readonly waiters = new Map<string, Waiter>()
   readonly accepts: ReadonlySet<string>
   readonly emits: ReadonlySet<string>
@@ -308,6 +308,34 @@ export const route = (run: Run, event: Event.AnyEvent, target?: StepRun): void =
 // -------------------------------------------------------------------------------------------------
 
 /**
+ * A `collectEvents` buffer: the events kept so far and, for the `expected` list it was last
+ * called with, how many of each tag are still missing.
+ * @internal
+ */
+export interface CollectBuffer {
+  readonly events: Array<Event.AnyEvent>
+  expected: ReadonlyArray<Event.Any> | undefined
+  missing: Map<string, number>
+  remaining: number
+}
+
+// Recounted only when a call passes another `expected` array than the previous one, so that a
+// fan-in over N events costs O(N), not O(N²).
+const recount = (buffer: CollectBuffer, expected: ReadonlyArray<Event.Any>): void => {
+  const missing = new Map<string, number>()
+  for (const cls of expected) missing.set(cls._tag, (missing.get(cls._tag) ?? 0) + 1)
+  for (const ev of buffer.events) {
+    const count = missing.get(ev._tag)
+    if (count !== undefined) missing.set(ev._tag, count - 1)
+  }
+  let remaining = 0
+  for (const count of missing.values()) if (count > 0) remaining += count
+  buffer.expected = expected
+  buffer.missing = missing
+  buffer.remaining = remaining
+}
+
+/**
  * Adds an event to a step's collect buffer; returns the completed set ordered as `expected`
  * (same-tag events in arrival order) and clears the buffer, or `undefined`. @internal
  */
@@ -318,29 +346,29 @@ export const collect = (
   bufferId: string
 ): Array<Event.AnyEvent> | undefined => {
   if (expected.length === 0) return []
-  const missing = new Map<string, number>()
-  for (const cls of expected) missing.set(cls._tag, (missing.get(cls._tag) ?? 0) + 1)
-  const buffer = stepRun.collected.get(bufferId) ?? []
-  for (const buffered of buffer) {
-    const count = missing.get(buffered._tag)
-    if (count !== undefined) missing.set(buffered._tag, count - 1)
+  let buffer = stepRun.collected.get(bufferId)
+  if (buffer === undefined) {
+    buffer = { events: [], expected: undefined, missing: new Map(), remaining: 0 }
+    stepRun.collected.set(bufferId, buffer)
   }
-  const needed = missing.get(event._tag) ?? 0
+  if (buffer.expected !== expected) recount(buffer, expected)
+  const needed = buffer.missing.get(event._tag) ?? 0
   if (needed <= 0) return undefined
-  buffer.push(event)
-  missing.set(event._tag, needed - 1)
-  for (const count of missing.values()) {
-    if (count > 0) {
-      stepRun.collected.set(bufferId, buffer)
-      return undefined
-    }
-  }
+  buffer.events.push(event)
+  buffer.missing.set(event._tag, needed - 1)
+  if (--buffer.remaining > 0) return undefined
   stepRun.collected.delete(bufferId)
-  const taken = new Set<number>()
+  const byTag = new Map<string, Array<Event.AnyEvent>>()
+  for (const ev of buffer.events) {
+    const list = byTag.get(ev._tag)
+    if (list) list.push(ev)
+    else byTag.set(ev._tag, [ev])
+  }
+  const taken = new Map<string, number>()
   return expected.map((cls) => {
-    const index = buffer.findIndex((ev, i) => !taken.has(i) && ev._tag === cls._tag)
-    taken.add(index)
-    return buffer[index]
+    const index = taken.get(cls._tag) ?? 0
+    taken.set(cls._tag, index + 1)
+    return byTag.get(cls._tag)![index]
   })
 }
 
