@@ -12,6 +12,14 @@ import * as Schema from "effect/Schema"
 /**
  * Any event value: an instance of a Schema tagged class.
  *
+ * @example
+ * ```ts
+ * import { Event } from "effect-workflows"
+ *
+ * const ev: Event.AnyEvent = new Event.StopEvent({ result: "done" })
+ * ev._tag // "StopEvent"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -43,6 +51,14 @@ export interface EventClass<A extends AnyEvent = AnyEvent> extends Schema.Schema
 /**
  * Constraint for "some event class" in generic positions (Schema is invariant in its type).
  *
+ * @example
+ * ```ts
+ * import { Event } from "effect-workflows"
+ *
+ * const tagsOf = <C extends Event.Any>(classes: ReadonlyArray<C>) => classes.map((c) => Event.tag(c))
+ * tagsOf([Event.StartEvent, Event.StopEvent]) // ["StartEvent", "StopEvent"]
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -51,6 +67,15 @@ export type Any = EventClass<any>
 /**
  * The instance type of an event class.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import type { Event } from "effect-workflows"
+ *
+ * class Topic extends Schema.TaggedClass<Topic>()("Topic", { topic: Schema.String }) {}
+ * type T = Event.Instance<typeof Topic> // Topic
+ * ```
+ *
  * @since 0.1.0
  * @category type-level
  */
@@ -58,6 +83,15 @@ export type Instance<C> = Schema.Schema.Type<C>
 
 /**
  * The instance type of one event class or the union over an array of them.
+ *
+ * @example
+ * ```ts
+ * import type { Event } from "effect-workflows"
+ *
+ * type One = Event.InstanceOf<typeof Event.StartEvent> // Event.StartEvent
+ * type Many = Event.InstanceOf<readonly [typeof Event.StartEvent, typeof Event.StopEvent]>
+ * // Event.StartEvent | Event.StopEvent
+ * ```
  *
  * @since 0.1.0
  * @category type-level

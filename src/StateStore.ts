@@ -12,12 +12,30 @@ import * as internal from "./internal/stateStore.js"
 import type * as WorkflowError from "./WorkflowError.js"
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { StateStore } from "effect-workflows"
+ *
+ * const program = Effect.gen(function* () {
+ *   const store = yield* StateStore.make()
+ *   return StateStore.TypeId in store && StateStore.isStateStore(store) // true: isStateStore checks for TypeId
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category symbols
  */
 export const TypeId: unique symbol = internal.TypeId
 
 /**
+ * @example
+ * ```ts
+ * import type { StateStore } from "effect-workflows"
+ *
+ * type Marker = StateStore.StateStore[StateStore.TypeId] // StateStore.TypeId
+ * ```
+ *
  * @since 0.1.0
  * @category symbols
  */
@@ -25,6 +43,13 @@ export type TypeId = typeof TypeId
 
 /**
  * The untyped (dict) state.
+ *
+ * @example
+ * ```ts
+ * import type { StateStore } from "effect-workflows"
+ *
+ * const state: StateStore.DictState = { user: { name: "Ada" }, visits: 3 }
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -19,12 +19,29 @@ import type * as StateStore from "./StateStore.js"
 import type * as WorkflowContext from "./WorkflowContext.js"
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * const step = Step.make("noop", { on: Event.StartEvent }, () => Effect.void)
+ * Step.TypeId in step // true
+ * Step.isStep(step) // true: isStep checks for TypeId
+ * ```
+ *
  * @since 0.1.0
  * @category symbols
  */
 export const TypeId: unique symbol = Symbol.for("effect-workflows/Step")
 
 /**
+ * @example
+ * ```ts
+ * import type { Step } from "effect-workflows"
+ *
+ * type Marker = Step.Any[Step.TypeId] // Step.Variance<any, any, any, any>
+ * ```
+ *
  * @since 0.1.0
  * @category symbols
  */
@@ -33,6 +50,15 @@ export type TypeId = typeof TypeId
 /**
  * `on`: one event class or a non-empty array of them.
  *
+ * @example
+ * ```ts
+ * import { Event } from "effect-workflows"
+ * import type { Step } from "effect-workflows"
+ *
+ * const one: Step.On = Event.StartEvent
+ * const many: Step.On = [Event.StartEvent, Event.HumanResponseEvent]
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -40,6 +66,20 @@ export type On = Event.Any | ReadonlyArray<Event.Any>
 
 /**
  * The options of `Step.make`.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import { Event } from "effect-workflows"
+ * import type { StateStore, Step } from "effect-workflows"
+ *
+ * const options: Step.Options<typeof Event.StartEvent, readonly [], never, StateStore.DictState, "5 seconds"> = {
+ *   on: Event.StartEvent,
+ *   workers: 2,
+ *   retry: Schedule.recurs(3),
+ *   timeout: "5 seconds"
+ * }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -77,6 +117,15 @@ export interface Options<
 }
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * const step = Step.make("fails", { on: Event.StartEvent }, () => Effect.fail("boom" as const))
+ * type V = (typeof step)[Step.TypeId] // Step.Variance<Event.StartEvent, never, "boom", never>
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -89,6 +138,17 @@ export interface Variance<In, Out, E, R> {
 
 /**
  * A step definition (a value; it runs inside a workflow run).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * const echo: Step.Step<"echo", Event.StartEvent, Event.StopEvent, never, never> =
+ *   Step.make("echo", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev) =>
+ *     Effect.succeed(new Event.StopEvent({ result: ev.input })))
+ * echo.name // "echo"
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -116,6 +176,13 @@ export interface Step<Name extends string, In, Out, E, R> extends Pipeable {
 /**
  * Any step.
  *
+ * @example
+ * ```ts
+ * import type { Step } from "effect-workflows"
+ *
+ * const names = (steps: ReadonlyArray<Step.Any>) => steps.map((step) => step.name)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -124,6 +191,16 @@ export type Any = Step<string, any, any, any, any>
 /**
  * The error type of a step.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * const risky = Step.make("risky", { on: Event.StartEvent, timeout: "1 second" }, () =>
+ *   Effect.fail("boom" as const))
+ * type E = Step.ErrorOf<typeof risky> // "boom" | Cause.TimeoutException
+ * ```
+ *
  * @since 0.1.0
  * @category type-level
  */
@@ -131,6 +208,17 @@ export type ErrorOf<S> = S extends Step<any, any, any, infer E, any> ? E : never
 
 /**
  * The requirements of a step.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * class Db extends Context.Tag("Db")<Db, { readonly url: string }>() {}
+ * const load = Step.make("load", { on: Event.StartEvent, emits: [Event.StopEvent] }, () =>
+ *   Effect.map(Db, (db) => new Event.StopEvent({ result: db.url })))
+ * type R = Step.RequirementsOf<typeof load> // Db
+ * ```
  *
  * @since 0.1.0
  * @category type-level

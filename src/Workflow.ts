@@ -21,18 +21,43 @@ import type * as WorkflowError from "./WorkflowError.js"
 import type * as WorkflowHandler from "./WorkflowHandler.js"
 
 /**
+ * @example
+ * ```ts
+ * import { Workflow } from "effect-workflows"
+ *
+ * const wf = Workflow.make({ name: "empty", steps: [] })
+ * Workflow.TypeId in wf // true
+ * Workflow.isWorkflow(wf) // true: isWorkflow checks for TypeId
+ * ```
+ *
  * @since 0.1.0
  * @category symbols
  */
 export const TypeId: unique symbol = Symbol.for("effect-workflows/Workflow")
 
 /**
+ * @example
+ * ```ts
+ * import type { Workflow } from "effect-workflows"
+ *
+ * type Marker = Workflow.Any[Workflow.TypeId] // Workflow.Variance<any, any, any, any, any>
+ * ```
+ *
  * @since 0.1.0
  * @category symbols
  */
 export type TypeId = typeof TypeId
 
 /**
+ * @example
+ * ```ts
+ * import { Workflow } from "effect-workflows"
+ *
+ * const wf = Workflow.make({ name: "empty", steps: [] })
+ * type V = (typeof wf)[Workflow.TypeId]
+ * // Workflow.Variance<Event.StartEvent, unknown, never, never, StateStore.DictState>
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -48,6 +73,14 @@ export interface Variance<Start, Result, E, R, S> {
  * `true` (default: validate before the first run), `false` (skip validation at run time;
  * `Workflow.validate` still checks), or options that skip named graph checks.
  *
+ * @example
+ * ```ts
+ * import type { Workflow } from "effect-workflows"
+ *
+ * const strict: Workflow.ValidationOptions = true
+ * const lenient: Workflow.ValidationOptions = { skipGraphChecks: ["dead_end"] }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -58,6 +91,18 @@ export type ValidationOptions =
 /**
  * A workflow definition (a value; nothing runs until `run` / `start`). `R` is the union of its
  * steps' requirements: the caller provides them as Layers.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ * import type { StateStore } from "effect-workflows"
+ *
+ * const echo = Step.make("echo", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev) =>
+ *   Effect.succeed(new Event.StopEvent({ result: ev.input })))
+ * const wf: Workflow.Workflow<Event.StartEvent, unknown, never, never, StateStore.DictState> =
+ *   Workflow.make({ name: "echo", steps: [echo] })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -79,6 +124,13 @@ export interface Workflow<Start, Result, E, R, S> extends Pipeable {
 /**
  * Any workflow.
  *
+ * @example
+ * ```ts
+ * import type { Workflow } from "effect-workflows"
+ *
+ * const stepNames = (wf: Workflow.Any) => wf.steps.map((step) => step.name)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -86,6 +138,16 @@ export type Any = Workflow<any, any, any, any, any>
 
 /**
  * The result of a run: `result` for the built-in `StopEvent`, else the stop event itself.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import type { Event, Workflow } from "effect-workflows"
+ *
+ * class Done extends Schema.TaggedClass<Done>()("Done", { verdict: Schema.String }) {}
+ * type FromStopEvent = Workflow.ResultOf<typeof Event.StopEvent> // unknown (its `result`)
+ * type FromDone = Workflow.ResultOf<typeof Done> // Done
+ * ```
  *
  * @since 0.1.0
  * @category type-level
@@ -95,6 +157,16 @@ export type ResultOf<StopC> = Event.Instance<StopC> extends { readonly _tag: "St
 
 /**
  * The options of `Workflow.make`.
+ *
+ * @example
+ * ```ts
+ * import type { Event, StateStore, Step, Workflow } from "effect-workflows"
+ *
+ * declare const steps: ReadonlyArray<Step.Any>
+ * const options: Workflow.MakeOptions<
+ *   typeof steps, typeof Event.StartEvent, typeof Event.StopEvent, StateStore.DictState
+ * > = { name: "pipeline", steps, timeout: "2 minutes", numConcurrentRuns: 4 }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -201,6 +273,18 @@ export const make = <
 
 /**
  * The options of `run` and `start`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { StateStore } from "effect-workflows"
+ * import type { Workflow } from "effect-workflows"
+ *
+ * const options = Effect.map(StateStore.make(), (store): Workflow.RunOptions<StateStore.DictState> => ({
+ *   runId: "run-1",
+ *   store
+ * }))
+ * ```
  *
  * @since 0.1.0
  * @category models

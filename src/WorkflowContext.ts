@@ -17,6 +17,15 @@ import type * as WorkflowError from "./WorkflowError.js"
  * 2 on the first retry...; `elapsed` is Clock time from the start of the first attempt to the
  * start of this one (zero on the first attempt); `lastError` is the previous attempt's failure.
  *
+ * @example
+ * ```ts
+ * import { Duration, Effect, Option } from "effect"
+ * import { WorkflowContext } from "effect-workflows"
+ *
+ * const first: WorkflowContext.RetryInfo = { attempt: 1, elapsed: Duration.zero, lastError: Option.none() }
+ * const isRetry = Effect.map(WorkflowContext.WorkflowContext, (ctx) => ctx.retryInfo.attempt > 1)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -29,6 +38,16 @@ export interface RetryInfo {
 /**
  * Options of `sendEvent`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, WorkflowContext } from "effect-workflows"
+ *
+ * const options: WorkflowContext.SendOptions = { step: "review" }
+ * const send = Effect.flatMap(WorkflowContext.WorkflowContext, (ctx) =>
+ *   ctx.sendEvent(new Event.HumanResponseEvent({ response: "yes" }), options))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -39,6 +58,18 @@ export interface SendOptions {
 
 /**
  * Options of `waitForEvent`.
+ *
+ * @example
+ * ```ts
+ * import { Event } from "effect-workflows"
+ * import type { WorkflowContext } from "effect-workflows"
+ *
+ * const options: WorkflowContext.WaitOptions<Event.HumanResponseEvent> = {
+ *   waiterEvent: new Event.InputRequiredEvent({ prefix: "Approve the draft?" }),
+ *   requirements: { response: "yes" },
+ *   timeout: "5 minutes"
+ * }
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -202,6 +202,15 @@ export class WaitForEventTimeout extends Schema.TaggedError<WaitForEventTimeout>
 /**
  * Any error of this module.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { WorkflowError } from "effect-workflows"
+ *
+ * declare const run: Effect.Effect<unknown, WorkflowError.WorkflowError>
+ * const recovered = run.pipe(Effect.catchTag("WorkflowTimeoutError", (e) => Effect.succeed(e.activeSteps)))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

@@ -14,6 +14,16 @@ import type * as WorkflowError from "./WorkflowError.js"
 /**
  * Options of `handler.stream`.
  *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import type { WorkflowHandler } from "effect-workflows"
+ *
+ * declare const handler: WorkflowHandler.WorkflowHandler
+ * const options: WorkflowHandler.StreamOptions = { internal: true }
+ * const everything = Stream.runCollect(handler.stream(options)) // lifecycle events included
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
