@@ -1,0 +1,106 @@
+/**
+ * The benchmark shapes written with effect-workflows.
+ */
+import { Effect, Exit, Option, Schema, Scope } from "effect"
+import { Event, Step, Workflow } from "effect-workflows"
+import type { Sample } from "./harness.js"
+import { heapPerUnit, time } from "./harness.js"
+
+class Link extends Schema.TaggedClass<Link>()("Link", { hop: Schema.Number }) {}
+class Item extends Schema.TaggedClass<Item>()("Item", { n: Schema.Number }) {}
+class Answer extends Schema.TaggedClass<Answer>()("Answer", { n: Schema.Number }) {}
+class Reply extends Schema.TaggedClass<Reply>()("Reply", { n: Schema.Number }) {}
+
+const settings = { validation: false, timeout: null } as const
+
+// chain: Start → E1 … E9 → Stop, one event class per hop so that every step has its own tag.
+const hops = Array.from({ length: 9 }, (_, i) =>
+  Schema.TaggedClass<any>()(`E${i + 1}`, { hop: Schema.Number }) as unknown as Event.EventClass<{ _tag: string; hop: number }>)
+const chainSteps = [
+  Step.make("s0", { on: Event.StartEvent, emits: [hops[0]] }, () => Effect.succeed(new (hops[0] as any)({ hop: 1 }))),
+  ...hops.map((cls, i) =>
+    i < 8
+      ? Step.make(`s${i + 1}`, { on: cls, emits: [hops[i + 1]] }, (ev: any) =>
+        Effect.succeed(new (hops[i + 1] as any)({ hop: ev.hop + 1 })))
+      : Step.make(`s${i + 1}`, { on: cls, emits: [Event.StopEvent] }, (ev: any) =>
+        Effect.succeed(new Event.StopEvent({ result: ev.hop })))
+  )
+]
+const chain = Workflow.make({ name: "chain", steps: chainSteps, ...settings })
+
+export const chainRuns = (runs: number) => (): Promise<Sample> =>
+  time(() =>
+    Effect.runPromise(Effect.gen(function*() {
+      for (let i = 0; i < runs; i++) yield* Workflow.run(chain)
+    }))
+  )
+
+// fanout: the start step sends N items; a 4-worker step answers each; a collector gathers all N.
+const fanoutWorkflow = (n: number) => {
+  const expected = Array.from({ length: n }, () => Answer)
+  const start = Step.make("start", { on: Event.StartEvent, emits: [Item] }, (_, ctx) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < n; i++) yield* ctx.sendEvent(new Item({ n: i }))
+    }))
+  const work = Step.make("work", { on: Item, emits: [Answer] }, (ev) => Effect.succeed(new Answer({ n: ev.n })))
+  const gather = Step.make("gather", { on: Answer, emits: [Event.StopEvent], workers: 1 }, (ev, ctx) =>
+    Effect.map(ctx.collectEvents(ev, expected), Option.match({
+      onNone: () => undefined,
+      onSome: (all) => new Event.StopEvent({ result: all.length })
+    })))
+  return Workflow.make({ name: "fanout", steps: [start, work, gather], ...settings })
+}
+
+export const fanout = (n: number) => {
+  const wf = fanoutWorkflow(n)
+  return (): Promise<Sample> => time(() => Effect.runPromise(Effect.asVoid(Workflow.run(wf))))
+}
+
+// concurrent: N runs of Start → Link → Stop started at once.
+const small = Workflow.make({
+  name: "small",
+  steps: [
+    Step.make("a", { on: Event.StartEvent, emits: [Link] }, () => Effect.succeed(new Link({ hop: 1 }))),
+    Step.make("b", { on: Link, emits: [Event.StopEvent] }, (ev) => Effect.succeed(new Event.StopEvent({ result: ev.hop })))
+  ],
+  ...settings
+})
+
+export const concurrent = (runs: number) => (): Promise<Sample> =>
+  time(() =>
+    Effect.runPromise(Effect.forEach(Array.from({ length: runs }), () => Workflow.run(small), {
+      concurrency: "unbounded",
+      discard: true
+    }))
+  )
+
+// waiting: N runs parked in waitForEvent, then each answered.
+export const waiting = (runs: number) => {
+  const parkedCount = { value: 0 }
+  const ask = Step.make("ask", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
+    Effect.gen(function*() {
+      parkedCount.value++
+      const reply = yield* ctx.waitForEvent(Reply)
+      return new Event.StopEvent({ result: reply.n })
+    }))
+  const wf = Workflow.make({ name: "waiting", steps: [ask], ...settings })
+  return (): Promise<Sample> =>
+    heapPerUnit(runs, async () => {
+      parkedCount.value = 0
+      const scope = Effect.runSync(Scope.make())
+      const all = await Effect.runPromise(Effect.gen(function*() {
+        const handlers = []
+        for (let i = 0; i < runs; i++) handlers.push(yield* Scope.extend(Workflow.start(wf), scope))
+        while (parkedCount.value < runs) yield* Effect.yieldNow()
+        return handlers
+      }))
+      return {
+        release: () =>
+          Effect.runPromise(Effect.gen(function*() {
+            for (const handler of all) yield* handler.sendEvent(new Reply({ n: 1 }))
+            for (const handler of all) yield* handler.result
+            yield* Scope.close(scope, Exit.void)
+          }))
+      }
+    })
+}

@@ -1,0 +1,52 @@
+/**
+ * `npm run bench`: every shape in one process, ours vs @llamaindex/workflow-core vs a raw-Effect
+ * floor, alternating, medians after a warm-up; one JSON line per shape.
+ *
+ * Environment: ROUNDS (default 7), WARMUP (default 2), PEER_AWAIT ("until" | "on", default "on"),
+ * SHAPES (comma-separated subset of chain,fanout,concurrent,waiting).
+ */
+import * as floor from "./floor.js"
+import { measure, type Runner } from "./harness.js"
+import * as ours from "./ours.js"
+import * as peer from "./peer.js"
+
+const rounds = Number(process.env.ROUNDS ?? 7)
+const warmup = Number(process.env.WARMUP ?? 2)
+const style = (process.env.PEER_AWAIT ?? "on") as peer.AwaitStyle
+const only = process.env.SHAPES?.split(",")
+
+const shapes: ReadonlyArray<{
+  readonly name: string
+  readonly description: string
+  readonly runners: { readonly ours: Runner; readonly peer: Runner; readonly floor: Runner }
+}> = [
+  {
+    name: "chain",
+    description: "10-step linear workflow, 2,000 runs one after another",
+    runners: { ours: ours.chainRuns(2000), peer: peer.chainRuns(2000, style), floor: floor.chainRuns(2000) }
+  },
+  {
+    name: "fanout",
+    description: "one run: 10,000 events sent, answered by a 4-worker step, all collected",
+    runners: { ours: ours.fanout(10_000), peer: peer.fanout(10_000, style), floor: floor.fanout(10_000) }
+  },
+  {
+    name: "concurrent",
+    description: "2,000 runs of a 3-step workflow started at once, all awaited",
+    runners: { ours: ours.concurrent(2000), peer: peer.concurrent(2000, style), floor: floor.concurrent(2000) }
+  },
+  {
+    name: "waiting",
+    description: "10,000 runs parked waiting for an event, then answered (heap per waiting run)",
+    runners: { ours: ours.waiting(10_000), peer: peer.waiting(10_000, style), floor: floor.waiting(10_000) }
+  }
+]
+
+if ((globalThis as { gc?: unknown }).gc === undefined) {
+  console.error("run with node --expose-gc (npm run bench does) to measure heap per waiting run")
+}
+for (const shape of shapes) {
+  if (only !== undefined && !only.includes(shape.name)) continue
+  const result = await measure(shape.name, shape.description, shape.runners, { rounds, warmup })
+  console.log(JSON.stringify({ ...result, peerAwait: style }))
+}
