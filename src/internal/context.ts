@@ -56,16 +56,22 @@ export const makeContext = (
   execution: run_.Execution,
   startedAt: number
 ): WorkflowContext.WorkflowContext<any> => {
-  const ctx = Object.create(stepRun.context)
+  const shared = stepRun.context
   const attempt = execution.attempt
-  ctx.retryInfo = attempt.failures === 0 ? firstAttempt : {
-    attempt: attempt.failures + 1,
-    elapsed: Duration.millis(startedAt - attempt.firstAttemptAt!),
-    lastError: attempt.lastError
+  return {
+    runId: shared.runId,
+    store: shared.store,
+    sendEvent: shared.sendEvent,
+    collectEvents: shared.collectEvents,
+    writeEventToStream: shared.writeEventToStream,
+    runningSteps: shared.runningSteps,
+    retryInfo: attempt.failures === 0 ? firstAttempt : {
+      attempt: attempt.failures + 1,
+      elapsed: Duration.millis(startedAt - attempt.firstAttemptAt!),
+      lastError: attempt.lastError
+    },
+    waitForEvent: (eventClass, options) => waitForEvent(run, stepRun, execution, eventClass, options)
   }
-  ctx.waitForEvent = (eventClass: Event.Any, options?: WorkflowContext.WaitOptions<any>) =>
-    waitForEvent(run, stepRun, execution, eventClass, options)
-  return ctx
 }
 
 const defaultWaiterId = (tag: string, requirements: object | undefined): string => {

@@ -3,7 +3,9 @@
  * (routing, worker slots, collect buffers, waiters, the stream sequence, the end) happens in one
  * of these functions, without yielding, so the state is always consistent between two of them.
  */
+import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
+import type * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
@@ -89,14 +91,16 @@ export class Run {
   /** Starts a worker fiber for an execution that holds a slot. */
   spawn!: (stepRun: StepRun, execution: Execution) => void
   /** Forks a fiber into the run's fiber set. */
-  fork!: (effect: import("effect/Effect").Effect<void>) => void
+  fork!: (effect: Effect.Effect<void>) => void
+  /** Called once when the run ends: interrupts the run's fibers, then completes its result. */
+  onEnd!: () => void
 
   constructor(
     readonly runId: string,
     readonly workflow: Workflow.Any,
     readonly store: StateStore.StateStore<any>,
-    readonly pubsub: PubSub.PubSub<Event.AnyEvent>,
-    readonly ended: Deferred.Deferred<void>
+    readonly pubsub: PubSub.PubSub<Published>,
+    readonly clock: Clock.Clock
   ) {
     const steps = new Map<string, StepRun>()
     const routes = new Map<string, Array<StepRun>>()
@@ -131,30 +135,46 @@ const isResumption = (item: QueueItem): item is Resumption => "resumed" in item
 // the stream
 // -------------------------------------------------------------------------------------------------
 
-/** Publishes an event on the run's stream, unless the run has ended. @internal */
-export const publish = (run: Run, event: Event.AnyEvent): void => {
+/**
+ * A `StepStateChanged` as the run records it: the event instance is only made when a stream
+ * with internal events reads it, so that runs nobody watches do not pay for it. @internal
+ */
+export class StepStateRecord {
+  constructor(
+    readonly name: string,
+    readonly stepState: "preparing" | "running" | "not_running",
+    readonly workerId: string,
+    readonly input: Event.AnyEvent,
+    readonly output: Event.AnyEvent | undefined
+  ) {}
+
+  toEvent(): Event.StepStateChanged {
+    const fields = { name: this.name, stepState: this.stepState, workerId: this.workerId, inputEventName: this.input._tag }
+    return new Event.StepStateChanged(
+      this.output === undefined ? fields : { ...fields, outputEventName: this.output._tag },
+      true
+    )
+  }
+}
+
+/** What the run's PubSub carries. @internal */
+export type Published = Event.AnyEvent | StepStateRecord
+
+/** Publishes on the run's stream, unless the run has ended. @internal */
+export const publish = (run: Run, item: Published): void => {
   if (run.done) return
   run.sequence++
-  run.pubsub.unsafeOffer(event)
+  run.pubsub.unsafeOffer(item)
 }
 
 const stepState = (
   run: Run,
   stepRun: StepRun,
-  stepState: "preparing" | "running" | "not_running",
+  state: "preparing" | "running" | "not_running",
   workerId: string,
   input: Event.AnyEvent,
   output?: Event.AnyEvent | undefined
-): void =>
-  publish(
-    run,
-    new Event.StepStateChanged(
-      output === undefined
-        ? { name: stepRun.step.name, stepState, workerId, inputEventName: input._tag }
-        : { name: stepRun.step.name, stepState, workerId, inputEventName: input._tag, outputEventName: output._tag },
-      true
-    )
-  )
+): void => publish(run, new StepStateRecord(stepRun.step.name, state, workerId, input, output))
 
 /** @internal */
 export const publishNotRunning = (
@@ -418,14 +438,15 @@ export const leaveWaiter = (run: Run, stepRun: StepRun, waiter: Waiter, executio
 // -------------------------------------------------------------------------------------------------
 
 /**
- * Ends the run once: publishes its terminal event, records its exit and wakes the run's main
- * fiber, which interrupts every other fiber. Returns whether this call ended the run. @internal
+ * Ends the run once: publishes its terminal event, records its exit and starts the run's end
+ * (every other fiber interrupted, then the result completed). Returns whether this call ended
+ * the run. @internal
  */
 export const finish = (run: Run, exit: Exit.Exit<unknown, unknown>, terminal: Event.AnyEvent): boolean => {
   if (run.done) return false
   publish(run, terminal)
   run.done = true
   run.exit = exit
-  Deferred.unsafeDone(run.ended, Exit.void)
+  run.onEnd()
   return true
 }

@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
+import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as Event from "../Event.js"
 import * as Graph from "../Graph.js"
@@ -78,6 +79,19 @@ const timeOut = (run: run_.Run, timeout: Duration.Duration): void => {
   )
 }
 
+const isTerminal = (run: run_.Run, item: run_.Published): boolean =>
+  item instanceof run_.StepStateRecord ? false : item._tag === run.stopTag || terminalTags.has(item._tag)
+
+const streamOf = (run: run_.Run, internal: boolean): Stream.Stream<Event.AnyEvent> => {
+  const all = Stream.takeUntil(Stream.fromPubSub(run.pubsub), (item) => isTerminal(run, item))
+  return internal
+    ? Stream.map(all, (item) => item instanceof run_.StepStateRecord ? item.toEvent() : item)
+    : Stream.filter(
+      all,
+      (item): item is Event.AnyEvent => !(item instanceof run_.StepStateRecord) && !Event.internalTags.has(item._tag)
+    )
+}
+
 /** @internal */
 export const start = <Start, Result, E, R, S>(
   self: Workflow.Workflow<Start, Result, E, R, S>,
@@ -92,51 +106,63 @@ export const start = <Start, Result, E, R, S>(
 
     const fibers = yield* FiberSet.make()
     const fork = yield* FiberSet.runtime(fibers)<R>()
-    const pubsub = yield* PubSub.unbounded<Event.AnyEvent>({ replay: Number.POSITIVE_INFINITY })
-    const ended = yield* Deferred.make<void>()
+    const runtime = yield* Effect.runtime<never>()
+    const pubsub = yield* PubSub.unbounded<run_.Published>({ replay: Number.POSITIVE_INFINITY })
     const result = yield* Deferred.make<Result, WorkflowError.WorkflowError | E>()
-    const run = new run_.Run(options?.runId ?? crypto.randomUUID(), self, store, pubsub, ended)
+    const run = new run_.Run(options?.runId ?? crypto.randomUUID(), self, store, pubsub, yield* Effect.clock)
+    const semaphore = concurrencyLimit(self)
+    let permit = false
+    const releasePermit = Effect.suspend(() => {
+      if (!permit) return Effect.void
+      permit = false
+      return semaphore!.release(1)
+    })
     // Scheduled, not started in place: transitions of the run never re-enter each other.
     run.fork = (effect) => void fork(effect, { immediate: false })
     run.spawn = (stepRun, execution) => run.fork(worker(run, stepRun, execution))
+    run.onEnd = () =>
+      void Runtime.runFork(runtime)(
+        FiberSet.clear(fibers).pipe(
+          Effect.zipRight(releasePermit),
+          Effect.zipRight(Effect.suspend(() => Deferred.done(result, run.exit as Exit.Exit<Result, any>)))
+        ),
+        { immediate: false }
+      )
     for (const stepRun of run.steps.values()) stepRun.context = makeStepContext(run, stepRun)
+    yield* Effect.addFinalizer(() => Effect.zipRight(releasePermit, Deferred.interrupt(result)))
 
-    const body = Effect.suspend(() => {
+    const begin = () => {
+      if (run.done) return
       if (Option.isSome(self.timeout)) {
         const timeout = self.timeout.value
         run.fork(Effect.delay(Effect.sync(() => timeOut(run, timeout)), timeout))
       }
       run_.route(run, event)
-      return Deferred.await(ended)
-    })
-    const semaphore = concurrencyLimit(self)
-    const main = (semaphore === undefined
-      ? body
-      : Effect.raceFirst(semaphore.withPermits(1)(Effect.zipRight(body, FiberSet.clear(fibers))), Deferred.await(ended)))
-      .pipe(
-        Effect.zipRight(FiberSet.clear(fibers)),
-        Effect.zipRight(Effect.suspend(() => Deferred.done(result, run.exit as Exit.Exit<Result, any>)))
-      )
-    yield* Effect.addFinalizer(() => Deferred.interrupt(result))
-    yield* Effect.forkScoped(main)
-
-    const stream = (streamOptions?: WorkflowHandler.StreamOptions): Stream.Stream<Event.AnyEvent> => {
-      const all = Stream.fromPubSub(pubsub)
-      const published = streamOptions?.internal === true
-        ? all
-        : Stream.filter(all, (ev) => !Event.internalTags.has(ev._tag))
-      return Stream.takeUntil(published, (ev) => ev._tag === run.stopTag || terminalTags.has(ev._tag))
+    }
+    if (semaphore === undefined) begin()
+    else {
+      run.fork(Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          restore(semaphore.take(1)),
+          Effect.sync(() => {
+            permit = true
+            begin()
+          })
+        )
+      ))
     }
 
     const handler: WorkflowHandler.WorkflowHandler<Result, E, S> = {
       runId: run.runId,
-      events: stream(),
-      stream,
+      get events() {
+        return streamOf(run, false)
+      },
+      stream: (streamOptions) => streamOf(run, streamOptions?.internal === true),
       result: Deferred.await(result),
       sendEvent: (ev, sendOptions) => sendEvent(run, ev, sendOptions),
       cancel: Effect.suspend(() => {
         run_.finish(run, Exit.fail(new WorkflowError.WorkflowCancelledByUser()), new Event.WorkflowCancelledEvent({}, true))
-        return Effect.asVoid(Deferred.await(result).pipe(Effect.exit))
+        return Effect.asVoid(Effect.exit(Deferred.await(result)))
       }),
       runningSteps: Effect.sync(() => run_.runningSteps(run)),
       isDone: Effect.sync(() => run.done),

@@ -3,7 +3,6 @@
  * started with, then on the next queued events, and stops when the step's queue is empty.
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -28,7 +27,8 @@ export const worker = (run: run_.Run, stepRun: run_.StepRun, first: run_.Executi
 }
 
 const execute = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (startedAt) => {
+  Effect.suspend(() => {
+    const startedAt = run.clock.unsafeCurrentTimeMillis()
     const attempt = execution.attempt
     if (attempt.firstAttemptAt === undefined) attempt.firstAttemptAt = startedAt
     const ctx = makeContext(run, stepRun, execution, startedAt)
@@ -86,7 +86,8 @@ const onFailure = (
   execution: run_.Execution,
   cause: Cause.Cause<unknown>
 ): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (failedAt) => {
+  Effect.suspend(() => {
+    const failedAt = run.clock.unsafeCurrentTimeMillis()
     const attempt = execution.attempt
     attempt.failures++
     attempt.lastFailedAt = failedAt
