@@ -56,7 +56,8 @@ const program = Effect.gen(function*() {
     chunks: ReadonlyArray<ChunkDone>
     total: number
   }
-  for (const chunk of chunks) {
+  // results arrive in whatever order the workers finish: print them by chunk index
+  for (const chunk of [...chunks].sort((a, b) => a.index - b.index)) {
     yield* Console.log(`chunk ${chunk.index}: ${chunk.words} words`)
   }
   yield* Console.log(`chunks collected: ${chunks.length}`)

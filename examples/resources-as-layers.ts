@@ -68,7 +68,8 @@ const query = Step.make("query", { on: Query, emits: [Rows], workers: 1 }, (ev) 
 const report = Step.make("report", { on: Rows, emits: [Event.StopEvent] }, (ev, ctx) =>
   Effect.map(ctx.collectEvents(ev, [Rows, Rows, Rows]), (rows) =>
     rows._tag === "None" ? undefined : new Event.StopEvent({
-      result: rows.value.map((r) => `${r.sql} on connection ${r.connection}`).join("; ")
+      // rows arrive in whatever order the executions finish: sort them for a stable printout
+      result: rows.value.map((r) => `${r.sql} on connection ${r.connection}`).sort().join("; ")
     })))
 
 const queries = Workflow.make({ name: "queries", steps: [plan, query, report] }) // requires nothing

@@ -39,6 +39,12 @@ export interface Execution {
   readonly attempt: Attempt
 }
 
+/** An execution that holds a slot of a step, ready to run. @internal */
+export interface Job {
+  readonly stepRun: StepRun
+  readonly execution: Execution
+}
+
 /** A suspended execution that waits for a free slot to continue after `waitForEvent`. @internal */
 export interface Resumption {
   readonly execution: Execution
@@ -90,6 +96,12 @@ export class Run {
   readonly stopTag: string
   /** Starts a worker fiber for an execution that holds a slot. */
   spawn!: (stepRun: StepRun, execution: Execution) => void
+  /**
+   * While a worker routes the events its execution returned, the first execution that gets a
+   * slot is handed to that worker to run next instead of a new fiber (see `worker`).
+   */
+  accepting = false
+  handoff: Job | undefined = undefined
   /** Forks a fiber into the run's fiber set. */
   fork!: (effect: Effect.Effect<void>) => void
   /** Called once when the run ends: interrupts the run's fibers, then completes its result. */
@@ -235,7 +247,8 @@ export const enqueue = (run: Run, stepRun: StepRun, attempt: Attempt): void => {
   }
   const execution: Execution = { slot, attempt }
   occupy(run, stepRun, execution)
-  run.spawn(stepRun, execution)
+  if (run.accepting && run.handoff === undefined) run.handoff = { stepRun, execution }
+  else run.spawn(stepRun, execution)
 }
 
 /**

@@ -5,6 +5,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as StateStore from "../StateStore.js"
 import { WorkflowConfigurationError } from "../WorkflowError.js"
@@ -106,7 +107,18 @@ const assign = (
  * `Schema.Class` type sides check only `instanceof`, the fields too by encoding it (state must
  * encode anyway, for snapshots). Unknown fields are rejected.
  */
-const check = <S>(schema: Schema.Schema<S, any, never>) => {
+const checkers = new WeakMap<Schema.Schema<any, any, never>, (u: unknown) => Either.Either<any, ParseResult.ParseError>>()
+
+const check = <S>(schema: Schema.Schema<S, any, never>): (u: unknown) => Either.Either<S, ParseResult.ParseError> => {
+  let checker = checkers.get(schema)
+  if (checker === undefined) {
+    checker = makeCheck(schema)
+    checkers.set(schema, checker)
+  }
+  return checker
+}
+
+const makeCheck = <S>(schema: Schema.Schema<S, any, never>) => {
   const validate = Schema.validateEither(schema, { onExcessProperty: "error" })
   const encode = Schema.encodeEither(schema, { onExcessProperty: "error" })
   return (u: unknown): Either.Either<S, ParseResult.ParseError> =>
@@ -127,7 +139,7 @@ export const initialState = <S>(
     () => new WorkflowConfigurationError({ message: "State must have defaults for all fields" })
   )
 
-const refKey = Symbol.for("effect-workflows/StateStore/ref")
+const currentKey = Symbol.for("effect-workflows/StateStore/current")
 
 /**
  * Builds a store synchronously around an existing state value (a fresh run's defaults, a state
@@ -141,14 +153,23 @@ export const unsafeMake = <S>(
   initial: S,
   schema: Option.Option<Schema.Schema<S, any, never>>
 ): StateStore.StateStore<S> => {
-  const ref = Effect.runSync(SubscriptionRef.make(initial))
+  // The SubscriptionRef is made on first use: most runs never touch their store.
+  let ref: SubscriptionRef.SubscriptionRef<S> | undefined
+  const useRef: Effect.Effect<SubscriptionRef.SubscriptionRef<S>> = Effect.suspend(() =>
+    ref !== undefined ? Effect.succeed(ref) : Effect.map(SubscriptionRef.make(initial), (made) => (ref ??= made))
+  )
+  const withRef = <A, E, R>(f: (ref: SubscriptionRef.SubscriptionRef<S>) => Effect.Effect<A, E, R>) =>
+    Effect.flatMap(useRef, f)
   const checkState = Option.map(schema, check)
   const invalid = (path: string, error: ParseResult.ParseError) =>
     new Cause.IllegalArgumentException(
       `Invalid value for '${path}': ${ParseResult.TreeFormatter.formatErrorSync(error)}`
     )
+  const current: Effect.Effect<S> = Effect.suspend(() =>
+    ref === undefined ? Effect.succeed(initial) : SubscriptionRef.get(ref)
+  )
   const get = (path: string, ...orElse: ReadonlyArray<unknown>) =>
-    Effect.flatMap(SubscriptionRef.get(ref), (state) => {
+    Effect.flatMap(current, (state) => {
       const found = Either.flatMap(
         splitPath(path),
         (segments) => Either.fromOption(lookup(state, segments), () => `Path '${path}' not found in state`)
@@ -160,7 +181,8 @@ export const unsafeMake = <S>(
         : Effect.fail(new Cause.NoSuchElementException(found.left))
     })
   const set = (path: string, value: unknown) =>
-    SubscriptionRef.modifyEffect(ref, (state) => {
+    withRef((ref) =>
+      SubscriptionRef.modifyEffect(ref, (state) => {
       const next = Either.flatMap(splitPath(path), (segments) => assign(state, segments, 0, value, path))
       if (Either.isLeft(next)) return Effect.fail(new Cause.IllegalArgumentException(next.left))
       if (Option.isNone(checkState)) return Effect.succeed([undefined, next.right as S] as const)
@@ -168,26 +190,29 @@ export const unsafeMake = <S>(
       return Either.isRight(checked)
         ? Effect.succeed([undefined, checked.right] as const)
         : Effect.fail(invalid(path, checked.left))
-    })
+      })
+    )
   const edit = <E, R>(f: (state: S) => S | Effect.Effect<S, E, R>) =>
-    SubscriptionRef.updateAndGetEffect(ref, (state) => {
-      const next = f(shallowCopy(state))
-      return Effect.isEffect(next) ? next : Effect.succeed(next)
-    })
+    withRef((ref) =>
+      SubscriptionRef.updateAndGetEffect(ref, (state) => {
+        const next = f(shallowCopy(state))
+        return Effect.isEffect(next) ? next : Effect.succeed(next)
+      })
+    )
   const reset: Effect.Effect<S> = Option.match(schema, {
     onNone: () => Effect.sync(() => ({}) as S),
     onSome: (schema) => Effect.orDie(initialState(schema))
   })
   return {
     [TypeId]: TypeId,
-    [refKey]: ref,
+    [currentKey]: () => ref === undefined ? initial : Effect.runSync(SubscriptionRef.get(ref)),
     get: get as StateStore.StateStore<S>["get"],
     set,
-    getState: Effect.map(SubscriptionRef.get(ref), shallowCopy),
-    setState: (state) => SubscriptionRef.set(ref, shallowCopy(state)),
+    getState: Effect.map(current, shallowCopy),
+    setState: (state) => withRef((ref) => SubscriptionRef.set(ref, shallowCopy(state))),
     edit: edit as StateStore.StateStore<S>["edit"],
-    clear: Effect.flatMap(reset, (state) => SubscriptionRef.set(ref, state)),
-    changes: ref.changes,
+    clear: Effect.flatMap(reset, (state) => withRef((ref) => SubscriptionRef.set(ref, state))),
+    changes: Stream.unwrap(Effect.map(useRef, (ref) => ref.changes)),
     toJSON() {
       return { _id: "StateStore", state: unsafeGet(this) }
     }
@@ -200,8 +225,7 @@ export const unsafeMake = <S>(
  * @internal
  */
 export const unsafeGet = <S>(store: StateStore.StateStore<S>): S => {
-  const ref = (store as unknown as { readonly [refKey]: SubscriptionRef.SubscriptionRef<S> })[refKey]
-  return Effect.runSync(SubscriptionRef.get(ref))
+  return (store as unknown as { readonly [currentKey]: () => S })[currentKey]()
 }
 
 /**

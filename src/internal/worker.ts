@@ -14,16 +14,28 @@ import { makeContext } from "./context.js"
 import { currentFirstAttemptAt } from "./retry.js"
 import * as run_ from "./run.js"
 
-/** @internal */
+/**
+ * Runs `first`, then more work without a new fiber: the execution its result handed over (the
+ * next step of a chain), or the next queued event of its own step; the other of the two, if
+ * both exist, gets a fiber of its own. Stops when there is neither.
+ *
+ * @internal
+ */
 export const worker = (run: run_.Run, stepRun: run_.StepRun, first: run_.Execution): Effect.Effect<void> => {
-  const loop = (execution: run_.Execution): Effect.Effect<void> =>
+  const loop = (stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> =>
     Effect.flatMap(execute(run, stepRun, execution), () => {
+      const handoff = run.handoff
+      run.handoff = undefined
       const next = run_.releaseSlot(run, stepRun, execution)
-      if (next !== undefined) return loop(next)
+      if (next !== undefined) {
+        if (handoff !== undefined) run.spawn(handoff.stepRun, handoff.execution)
+        return loop(stepRun, next)
+      }
+      if (handoff !== undefined) return loop(handoff.stepRun, handoff.execution)
       run_.announceIdle(run)
       return Effect.void
     })
-  return loop(first)
+  return loop(stepRun, first)
 }
 
 const execute = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> =>
@@ -73,7 +85,12 @@ const onSuccess = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Executi
     return
   }
   if (value._tag === Event.InputRequiredEvent._tag) run_.publish(run, value)
-  run_.route(run, value)
+  run.accepting = true
+  try {
+    run_.route(run, value)
+  } finally {
+    run.accepting = false
+  }
 
   function invalidReturn(what: string): Cause.Cause<WorkflowError.WorkflowRuntimeError> {
     return Cause.fail(new WorkflowError.WorkflowRuntimeError({ message: `Step function ${name} returned ${what}.` }))
