@@ -23,7 +23,7 @@ export const sendEvent = (
       run_.route(run, event)
       return Effect.void
     }
-    const target = run.steps.get(step)
+    const target = run.stepRuns.find((stepRun) => stepRun.step.name === step)
     if (target === undefined) {
       return Effect.fail(new WorkflowError.WorkflowStepDoesNotExistError({ step }))
     }

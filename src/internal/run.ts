@@ -64,6 +64,42 @@ export interface Waiter {
   readonly executions: Set<Execution>
 }
 
+/** What a run needs to know of a step that does not change from run to run. @internal */
+export interface StepPlan {
+  readonly step: Step.Any
+  readonly accepts: ReadonlySet<string>
+  readonly emits: ReadonlySet<string>
+}
+
+/** What a run needs to know of a workflow that does not change from run to run. @internal */
+export interface Plan {
+  readonly steps: ReadonlyArray<StepPlan>
+  /** Indices into `steps` of the steps accepting each tag. */
+  readonly routes: ReadonlyMap<string, ReadonlyArray<number>>
+}
+
+const plans = new WeakMap<Workflow.Any, Plan>()
+
+/** The workflow's plan, computed once per workflow value. @internal */
+export const planOf = (workflow: Workflow.Any): Plan => {
+  let plan = plans.get(workflow)
+  if (plan === undefined) {
+    const routes = new Map<string, Array<number>>()
+    const steps = workflow.steps.map((step, index): StepPlan => {
+      const accepts = new Set(step.on.map(Event.tag))
+      for (const tag of accepts) {
+        const list = routes.get(tag)
+        if (list) list.push(index)
+        else routes.set(tag, [index])
+      }
+      return { step, accepts, emits: new Set(step.emits.map(Event.tag)) }
+    })
+    plan = { steps, routes }
+    plans.set(workflow, plan)
+  }
+  return plan
+}
+
 /** @internal */
 export class StepRun {
   readonly queue: MutableQueue.MutableQueue<QueueItem> = MutableQueue.unbounded()
@@ -72,15 +108,17 @@ export class StepRun {
   retrying = 0
   readonly collected = new Map<string, CollectBuffer>()
   readonly waiters = new Map<string, Waiter>()
+  readonly step: Step.Any
   readonly accepts: ReadonlySet<string>
   readonly emits: ReadonlySet<string>
   /** The members of `WorkflowContext` that do not depend on the execution. */
   context!: Omit<WorkflowContext.WorkflowContext<any>, "waitForEvent" | "retryInfo">
 
-  constructor(readonly step: Step.Any) {
-    this.slots = new Array(step.workers).fill(undefined)
-    this.accepts = new Set(step.on.map(Event.tag))
-    this.emits = new Set(step.emits.map(Event.tag))
+  constructor(plan: StepPlan) {
+    this.step = plan.step
+    this.accepts = plan.accepts
+    this.emits = plan.emits
+    this.slots = new Array(plan.step.workers).fill(undefined)
   }
 }
 
@@ -88,11 +126,16 @@ export class StepRun {
 export class Run {
   done = false
   exit: Exit.Exit<unknown, unknown> | undefined = undefined
-  sequence = 0
   idleAnnounced = false
   waiterCount = 0
-  readonly steps: ReadonlyMap<string, StepRun>
-  readonly routes: ReadonlyMap<string, ReadonlyArray<StepRun>>
+  /**
+   * Everything published, in order: every subscriber replays it, then follows `live` (made when
+   * the first subscriber comes). Its length is the stream sequence.
+   */
+  readonly log: Array<Published> = []
+  live: PubSub.PubSub<number> | undefined = undefined
+  readonly stepRuns: ReadonlyArray<StepRun>
+  readonly plan: Plan
   readonly stopTag: string
   /** Starts a worker fiber for an execution that holds a slot. */
   spawn!: (stepRun: StepRun, execution: Execution) => void
@@ -102,7 +145,7 @@ export class Run {
    */
   accepting = false
   handoff: Job | undefined = undefined
-  /** Forks a fiber into the run's fiber set. */
+  /** Forks a fiber that the run interrupts when it ends. */
   fork!: (effect: Effect.Effect<void>) => void
   /** Called once when the run ends: interrupts the run's fibers, then completes its result. */
   onEnd!: () => void
@@ -111,22 +154,10 @@ export class Run {
     readonly runId: string,
     readonly workflow: Workflow.Any,
     readonly store: StateStore.StateStore<any>,
-    readonly pubsub: PubSub.PubSub<Published>,
     readonly clock: Clock.Clock
   ) {
-    const steps = new Map<string, StepRun>()
-    const routes = new Map<string, Array<StepRun>>()
-    for (const step of workflow.steps) {
-      const stepRun = new StepRun(step)
-      steps.set(step.name, stepRun)
-      for (const tag of stepRun.accepts) {
-        const list = routes.get(tag)
-        if (list) list.push(stepRun)
-        else routes.set(tag, [stepRun])
-      }
-    }
-    this.steps = steps
-    this.routes = routes
+    this.plan = planOf(workflow)
+    this.stepRuns = this.plan.steps.map((stepPlan) => new StepRun(stepPlan))
     this.stopTag = workflow.stop._tag
   }
 }
@@ -175,8 +206,8 @@ export type Published = Event.AnyEvent | StepStateRecord
 /** Publishes on the run's stream, unless the run has ended. @internal */
 export const publish = (run: Run, item: Published): void => {
   if (run.done) return
-  run.sequence++
-  run.pubsub.unsafeOffer(item)
+  run.log.push(item)
+  run.live?.unsafeOffer(run.log.length - 1)
 }
 
 const stepState = (
@@ -202,7 +233,7 @@ export const publishNotRunning = (
 
 /** Whether the run has no queued, running or retrying work. @internal */
 export const isIdle = (run: Run): boolean => {
-  for (const stepRun of run.steps.values()) {
+  for (const stepRun of run.stepRuns) {
     if (stepRun.busy > 0 || stepRun.retrying > 0 || !MutableQueue.isEmpty(stepRun.queue)) return false
   }
   return true
@@ -221,7 +252,7 @@ export const runningSteps = (run: Run): Array<string> => {
   const names: Array<string> = []
   // Once the run has ended its other executions are interrupted, whatever their slots say.
   if (run.done) return names
-  for (const stepRun of run.steps.values()) {
+  for (const stepRun of run.stepRuns) {
     if (stepRun.busy > 0) names.push(stepRun.step.name)
   }
   return names
@@ -303,7 +334,7 @@ const matches = (waiter: Waiter, event: Event.AnyEvent): boolean => {
 
 const resolveWaiters = (run: Run, event: Event.AnyEvent): boolean => {
   let resolved = false
-  for (const stepRun of run.steps.values()) {
+  for (const stepRun of run.stepRuns) {
     for (const waiter of stepRun.waiters.values()) {
       if (matches(waiter, event)) {
         stepRun.waiters.delete(waiter.id)
@@ -324,15 +355,15 @@ export const route = (run: Run, event: Event.AnyEvent, target?: StepRun): void =
   if (run.done) return
   if (run.waiterCount > 0 && resolveWaiters(run, event)) return
   if (target !== undefined) return enqueue(run, target, makeAttempt(event))
-  const stepRuns = run.routes.get(event._tag)
-  if (stepRuns === undefined) {
+  const indices = run.plan.routes.get(event._tag)
+  if (indices === undefined) {
     if (event._tag !== Event.InputRequiredEvent._tag) {
       publish(run, new Event.UnhandledEvent({ eventType: event._tag, idle: isIdle(run) }, true))
     }
     return
   }
-  for (let i = 0; i < stepRuns.length; i++) {
-    enqueue(run, stepRuns[i], makeAttempt(event))
+  for (let i = 0; i < indices.length; i++) {
+    enqueue(run, run.stepRuns[indices[i]], makeAttempt(event))
   }
 }
 

@@ -6,10 +6,12 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberSet from "effect/FiberSet"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Runtime from "effect/Runtime"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Event from "../Event.js"
 import * as Graph from "../Graph.js"
@@ -82,19 +84,35 @@ const timeOut = (run: run_.Run, timeout: Duration.Duration): void => {
 const isTerminal = (run: run_.Run, item: run_.Published): boolean =>
   item instanceof run_.StepStateRecord ? false : item._tag === run.stopTag || terminalTags.has(item._tag)
 
-const streamOf = (run: run_.Run, internal: boolean): Stream.Stream<Event.AnyEvent> => {
-  const all = Stream.takeUntil(Stream.fromPubSub(run.pubsub), (item) => isTerminal(run, item))
-  return internal
-    ? Stream.map(all, (item) => item instanceof run_.StepStateRecord ? item.toEvent() : item)
+/** The run's log from the start, then what is published live, up to the terminal event. */
+const published = (run: run_.Run): Stream.Stream<run_.Published> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    if (run.live === undefined) run.live = yield* PubSub.unbounded<number>()
+    const live = yield* PubSub.subscribe(run.live)
+    // Read after subscribing: what is published from here on is both logged and queued, so the
+    // queued indices below `replayed` are skipped.
+    const replayed = run.log.length
+    return Stream.concat(
+      Stream.fromIterable(run.log.slice(0, replayed)),
+      Stream.fromQueue(live).pipe(
+        Stream.filter((index) => index >= replayed),
+        Stream.map((index) => run.log[index])
+      )
+    )
+  })).pipe(Stream.takeUntil((item) => isTerminal(run, item)))
+
+const streamOf = (run: run_.Run, internal: boolean): Stream.Stream<Event.AnyEvent> =>
+  internal
+    ? Stream.map(published(run), (item) => item instanceof run_.StepStateRecord ? item.toEvent() : item)
     : Stream.filter(
-      all,
+      published(run),
       (item): item is Event.AnyEvent => !(item instanceof run_.StepStateRecord) && !Event.internalTags.has(item._tag)
     )
-}
 
-/** @internal */
-export const start = <Start, Result, E, R, S>(
+/** Starts a run whose fibers are interrupted when `scope` closes. @internal */
+export const startIn = <Start, Result, E, R, S>(
   self: Workflow.Workflow<Start, Result, E, R, S>,
+  scope: Scope.Scope,
   startEvent?: Start,
   options?: Workflow.RunOptions<S>
 ) =>
@@ -103,13 +121,10 @@ export const start = <Start, Result, E, R, S>(
     const event = yield* startEventOf(self, startEvent as Event.AnyEvent | undefined)
     const store: StateStore.StateStore<any> = options?.store ??
       (Option.isSome(self.state) ? yield* StateStore.make(self.state.value) : yield* StateStore.make())
-
-    const fibers = yield* FiberSet.make()
-    const fork = yield* FiberSet.runtime(fibers)<R>()
-    const runtime = yield* Effect.runtime<never>()
-    const pubsub = yield* PubSub.unbounded<run_.Published>({ replay: Number.POSITIVE_INFINITY })
-    const result = yield* Deferred.make<Result, WorkflowError.WorkflowError | E>()
-    const run = new run_.Run(options?.runId ?? crypto.randomUUID(), self, store, pubsub, yield* Effect.clock)
+    const runtime = yield* Effect.runtime<R>()
+    const runFork = Runtime.runFork(runtime)
+    const result = Deferred.unsafeMake<Result, WorkflowError.WorkflowError | E>(FiberId.none)
+    const run = new run_.Run(options?.runId ?? crypto.randomUUID(), self, store, yield* Effect.clock)
     const semaphore = concurrencyLimit(self)
     let permit = false
     const releasePermit = Effect.suspend(() => {
@@ -117,19 +132,35 @@ export const start = <Start, Result, E, R, S>(
       permit = false
       return semaphore!.release(1)
     })
+
+    // The run's fibers: interrupted when it ends or when its scope closes.
+    const fibers = new Set<Fiber.RuntimeFiber<void>>()
+    const interruptAll = Effect.suspend(() => Fiber.interruptAll(fibers))
     // Scheduled, not started in place: transitions of the run never re-enter each other.
-    run.fork = (effect) => void fork(effect, { immediate: false })
+    run.fork = (effect) => {
+      const fiber = runFork(effect, { immediate: false })
+      fibers.add(fiber)
+      fiber.addObserver(() => fibers.delete(fiber))
+    }
     run.spawn = (stepRun, execution) => run.fork(worker(run, stepRun, execution))
     run.onEnd = () =>
-      void Runtime.runFork(runtime)(
-        FiberSet.clear(fibers).pipe(
+      void runFork(
+        interruptAll.pipe(
           Effect.zipRight(releasePermit),
           Effect.zipRight(Effect.suspend(() => Deferred.done(result, run.exit as Exit.Exit<Result, any>)))
         ),
         { immediate: false }
       )
-    for (const stepRun of run.steps.values()) stepRun.context = makeStepContext(run, stepRun)
-    yield* Effect.addFinalizer(() => Effect.zipRight(releasePermit, Deferred.interrupt(result)))
+    for (const stepRun of run.stepRuns) stepRun.context = makeStepContext(run, stepRun)
+    yield* Scope.addFinalizer(
+      scope,
+      interruptAll.pipe(
+        Effect.zipRight(releasePermit),
+        Effect.zipRight(Deferred.interrupt(result)),
+        // subscribers of a run that never ended stop here rather than wait forever
+        Effect.zipRight(Effect.suspend(() => run.live === undefined ? Effect.void : PubSub.shutdown(run.live)))
+      )
+    )
 
     const begin = () => {
       if (run.done) return
@@ -172,8 +203,20 @@ export const start = <Start, Result, E, R, S>(
   })
 
 /** @internal */
+export const start = <Start, Result, E, R, S>(
+  self: Workflow.Workflow<Start, Result, E, R, S>,
+  startEvent?: Start,
+  options?: Workflow.RunOptions<S>
+) => Effect.flatMap(Effect.scope, (scope) => startIn(self, scope, startEvent, options))
+
+/** @internal */
 export const run = <Start, Result, E, R, S>(
   self: Workflow.Workflow<Start, Result, E, R, S>,
   startEvent?: Start,
   options?: Workflow.RunOptions<S>
-) => Effect.scoped(Effect.flatMap(start(self, startEvent, options), (handler) => handler.result))
+) =>
+  Effect.acquireUseRelease(
+    Scope.make(),
+    (scope) => Effect.flatMap(startIn(self, scope, startEvent, options), (handler) => handler.result),
+    (scope, exit) => Scope.close(scope, exit)
+  )
