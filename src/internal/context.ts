@@ -37,7 +37,7 @@ export const sendEvent = (
   })
 
 /** The context members shared by every execution of a step in a run. @internal */
-export const makeStepContext = (run: run_.Run, stepRun: run_.StepRun): run_.StepRun["context"] => ({
+export const makeStepContext = (run: run_.Run, stepRun: run_.StepRun): NonNullable<run_.StepRun["context"]> => ({
   runId: run.runId,
   store: run.store,
   sendEvent: (event, options) => sendEvent(run, event, options),
@@ -56,7 +56,7 @@ export const makeContext = (
   execution: run_.Execution,
   startedAt: number
 ): WorkflowContext.WorkflowContext<any> => {
-  const shared = stepRun.context
+  const shared = stepRun.context ?? (stepRun.context = makeStepContext(run, stepRun))
   const attempt = execution.attempt
   return {
     runId: shared.runId,

@@ -102,17 +102,36 @@ export const planOf = (workflow: Workflow.Any): Plan => {
 
 /** @internal */
 export class StepRun {
-  readonly queue: MutableQueue.MutableQueue<QueueItem> = MutableQueue.unbounded()
   readonly slots: Array<Execution | undefined>
   busy = 0
   retrying = 0
-  readonly collected = new Map<string, CollectBuffer>()
-  readonly waiters = new Map<string, Waiter>()
   readonly step: Step.Any
   readonly accepts: ReadonlySet<string>
   readonly emits: ReadonlySet<string>
-  /** The members of `WorkflowContext` that do not depend on the execution. */
-  context!: Omit<WorkflowContext.WorkflowContext<any>, "waitForEvent" | "retryInfo">
+  /** The members of `WorkflowContext` that do not depend on the execution (made when first used). */
+  context: Omit<WorkflowContext.WorkflowContext<any>, "waitForEvent" | "retryInfo"> | undefined = undefined
+  // Made when first used: most steps of most runs never queue, collect or wait.
+  private _queue: MutableQueue.MutableQueue<QueueItem> | undefined = undefined
+  private _collected: Map<string, CollectBuffer> | undefined = undefined
+  private _waiters: Map<string, Waiter> | undefined = undefined
+
+  get queue(): MutableQueue.MutableQueue<QueueItem> {
+    return this._queue ??= MutableQueue.unbounded()
+  }
+  get collected(): Map<string, CollectBuffer> {
+    return this._collected ??= new Map()
+  }
+  get waiters(): Map<string, Waiter> {
+    return this._waiters ??= new Map()
+  }
+  /** Whether events or resumptions wait for a slot. */
+  get hasQueued(): boolean {
+    return this._queue !== undefined && !MutableQueue.isEmpty(this._queue)
+  }
+  /** The next item waiting for a slot, removed from the queue. */
+  takeQueued(): QueueItem | undefined {
+    return this._queue === undefined ? undefined : MutableQueue.poll(this._queue, undefined)
+  }
 
   constructor(plan: StepPlan) {
     this.step = plan.step
@@ -234,7 +253,7 @@ export const publishNotRunning = (
 /** Whether the run has no queued, running or retrying work. @internal */
 export const isIdle = (run: Run): boolean => {
   for (const stepRun of run.stepRuns) {
-    if (stepRun.busy > 0 || stepRun.retrying > 0 || !MutableQueue.isEmpty(stepRun.queue)) return false
+    if (stepRun.busy > 0 || stepRun.retrying > 0 || stepRun.hasQueued) return false
   }
   return true
 }
@@ -292,7 +311,7 @@ export const releaseSlot = (run: Run, stepRun: StepRun, execution: Execution): E
   stepRun.slots[slot] = undefined
   stepRun.busy--
   if (run.done) return undefined
-  const item = MutableQueue.poll(stepRun.queue, undefined)
+  const item = stepRun.takeQueued()
   if (item === undefined) return undefined
   if (isResumption(item)) {
     item.execution.slot = slot

@@ -19,7 +19,7 @@ import * as StateStore from "../StateStore.js"
 import type * as Workflow from "../Workflow.js"
 import type * as WorkflowHandler from "../WorkflowHandler.js"
 import * as WorkflowError from "../WorkflowError.js"
-import { makeStepContext, sendEvent } from "./context.js"
+import { sendEvent } from "./context.js"
 import * as run_ from "./run.js"
 import { worker } from "./worker.js"
 
@@ -143,18 +143,29 @@ export const startIn = <Start, Result, E, R, S>(
       fiber.addObserver(() => fibers.delete(fiber))
     }
     run.spawn = (stepRun, execution) => run.fork(worker(run, stepRun, execution))
-    run.onEnd = () =>
-      void runFork(
+    // The run timeout's fiber: not a step fiber, so the end does not wait for it.
+    let timer: Fiber.RuntimeFiber<void> | undefined
+    run.onEnd = () => {
+      timer?.unsafeInterruptAsFork(FiberId.none)
+      const current = Fiber.getCurrentFiber()
+      let others = permit
+      for (const fiber of fibers) {
+        if (Option.isNone(current) || fiber !== current.value) others = true
+      }
+      // Usually the run ends in its last step's fiber, with nothing else to interrupt or release.
+      if (!others) return Deferred.unsafeDone(result, run.exit as Exit.Exit<Result, any>)
+      runFork(
         interruptAll.pipe(
           Effect.zipRight(releasePermit),
           Effect.zipRight(Effect.suspend(() => Deferred.done(result, run.exit as Exit.Exit<Result, any>)))
         ),
         { immediate: false }
       )
-    for (const stepRun of run.stepRuns) stepRun.context = makeStepContext(run, stepRun)
+    }
     yield* Scope.addFinalizer(
       scope,
       interruptAll.pipe(
+        Effect.zipRight(Effect.suspend(() => timer === undefined ? Effect.void : Fiber.interrupt(timer))),
         Effect.zipRight(releasePermit),
         Effect.zipRight(Deferred.interrupt(result)),
         // subscribers of a run that never ended stop here rather than wait forever
@@ -166,7 +177,7 @@ export const startIn = <Start, Result, E, R, S>(
       if (run.done) return
       if (Option.isSome(self.timeout)) {
         const timeout = self.timeout.value
-        run.fork(Effect.delay(Effect.sync(() => timeOut(run, timeout)), timeout))
+        timer = runFork(Effect.delay(Effect.sync(() => timeOut(run, timeout)), timeout), { immediate: false })
       }
       run_.route(run, event)
     }
