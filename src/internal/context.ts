@@ -39,7 +39,9 @@ export const sendEvent = (
 /** The context members shared by every execution of a step in a run. @internal */
 export const makeStepContext = (run: run_.Run, stepRun: run_.StepRun): NonNullable<run_.StepRun["context"]> => ({
   runId: run.runId,
-  store: run.store,
+  get store() {
+    return run.store
+  },
   sendEvent: (event, options) => sendEvent(run, event, options),
   collectEvents: ((event: Event.AnyEvent, expected: ReadonlyArray<Event.Any>, options?: { bufferId?: string }) =>
     Effect.sync(() => Option.fromNullable(run_.collect(stepRun, event, expected, options?.bufferId ?? "default")))) as any,
@@ -60,7 +62,9 @@ export const makeContext = (
   const attempt = execution.attempt
   return {
     runId: shared.runId,
-    store: shared.store,
+    get store() {
+      return run.store
+    },
     sendEvent: shared.sendEvent,
     collectEvents: shared.collectEvents,
     writeEventToStream: shared.writeEventToStream,

@@ -168,11 +168,18 @@ export class Run {
   fork!: (effect: Effect.Effect<void>) => void
   /** Called once when the run ends: interrupts the run's fibers, then completes its result. */
   onEnd!: () => void
+  private _store: StateStore.StateStore<any> | undefined = undefined
+
+  /** The run's state store. */
+  get store(): StateStore.StateStore<any> {
+    return this._store ??= this.makeStore()
+  }
 
   constructor(
     readonly runId: string,
     readonly workflow: Workflow.Any,
-    readonly store: StateStore.StateStore<any>,
+    /** Makes the run's state store, the first time it is used. */
+    private readonly makeStore: () => StateStore.StateStore<any>,
     readonly clock: Clock.Clock
   ) {
     this.plan = planOf(workflow)

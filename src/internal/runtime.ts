@@ -15,12 +15,14 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Event from "../Event.js"
 import * as Graph from "../Graph.js"
-import * as StateStore from "../StateStore.js"
+import type * as StateStore from "../StateStore.js"
 import type * as Workflow from "../Workflow.js"
+import type * as WorkflowContext from "../WorkflowContext.js"
 import type * as WorkflowHandler from "../WorkflowHandler.js"
 import * as WorkflowError from "../WorkflowError.js"
 import { sendEvent } from "./context.js"
 import * as run_ from "./run.js"
+import * as stateStore from "./stateStore.js"
 import { worker } from "./worker.js"
 
 const validated = new WeakSet<Workflow.Any>()
@@ -109,6 +111,48 @@ const streamOf = (run: run_.Run, internal: boolean): Stream.Stream<Event.AnyEven
       (item): item is Event.AnyEvent => !(item instanceof run_.StepStateRecord) && !Event.internalTags.has(item._tag)
     )
 
+/** The handler: its members are made when read, so that a parked run holds little. */
+class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E, S> {
+  constructor(
+    private readonly run: run_.Run,
+    private readonly deferred: Deferred.Deferred<Result, WorkflowError.WorkflowError | E>
+  ) {}
+  get runId() {
+    return this.run.runId
+  }
+  get events() {
+    return streamOf(this.run, false)
+  }
+  get stream() {
+    return (options?: WorkflowHandler.StreamOptions) => streamOf(this.run, options?.internal === true)
+  }
+  get result() {
+    return Deferred.await(this.deferred)
+  }
+  get sendEvent() {
+    return (event: Event.AnyEvent, options?: WorkflowContext.SendOptions) => sendEvent(this.run, event, options)
+  }
+  get cancel() {
+    return Effect.suspend(() => {
+      run_.finish(
+        this.run,
+        Exit.fail(new WorkflowError.WorkflowCancelledByUser()),
+        new Event.WorkflowCancelledEvent({}, true)
+      )
+      return Effect.asVoid(Effect.exit(Deferred.await(this.deferred)))
+    })
+  }
+  get runningSteps() {
+    return Effect.sync(() => run_.runningSteps(this.run))
+  }
+  get isDone() {
+    return Effect.sync(() => this.run.done)
+  }
+  get store(): StateStore.StateStore<S> {
+    return this.run.store
+  }
+}
+
 /** Starts a run whose fibers are interrupted when `scope` closes. @internal */
 export const startIn = <Start, Result, E, R, S>(
   self: Workflow.Workflow<Start, Result, E, R, S>,
@@ -119,12 +163,16 @@ export const startIn = <Start, Result, E, R, S>(
   Effect.gen(function*() {
     yield* validateOnce(self)
     const event = yield* startEventOf(self, startEvent as Event.AnyEvent | undefined)
-    const store: StateStore.StateStore<any> = options?.store ??
-      (Option.isSome(self.state) ? yield* StateStore.make(self.state.value) : yield* StateStore.make())
+    const given = options?.store
+    // A typed state's defaults are decoded now, so that a schema without them fails the start.
+    const initial = given === undefined && Option.isSome(self.state)
+      ? yield* stateStore.initialState(self.state.value)
+      : {}
+    const makeStore = (): StateStore.StateStore<any> => given ?? stateStore.unsafeMake<any>(initial, self.state)
     const runtime = yield* Effect.runtime<R>()
     const runFork = Runtime.runFork(runtime)
     const result = Deferred.unsafeMake<Result, WorkflowError.WorkflowError | E>(FiberId.none)
-    const run = new run_.Run(options?.runId ?? crypto.randomUUID(), self, store, yield* Effect.clock)
+    const run = new run_.Run(options?.runId ?? crypto.randomUUID(), self, makeStore, yield* Effect.clock)
     const semaphore = concurrencyLimit(self)
     let permit = false
     const releasePermit = Effect.suspend(() => {
@@ -194,22 +242,7 @@ export const startIn = <Start, Result, E, R, S>(
       ))
     }
 
-    const handler: WorkflowHandler.WorkflowHandler<Result, E, S> = {
-      runId: run.runId,
-      get events() {
-        return streamOf(run, false)
-      },
-      stream: (streamOptions) => streamOf(run, streamOptions?.internal === true),
-      result: Deferred.await(result),
-      sendEvent: (ev, sendOptions) => sendEvent(run, ev, sendOptions),
-      cancel: Effect.suspend(() => {
-        run_.finish(run, Exit.fail(new WorkflowError.WorkflowCancelledByUser()), new Event.WorkflowCancelledEvent({}, true))
-        return Effect.asVoid(Effect.exit(Deferred.await(result)))
-      }),
-      runningSteps: Effect.sync(() => run_.runningSteps(run)),
-      isDone: Effect.sync(() => run.done),
-      store
-    }
+    const handler: WorkflowHandler.WorkflowHandler<Result, E, S> = new Handler(run, result)
     return handler
   })
 
