@@ -51,6 +51,35 @@ export const makeStepContext = (run: run_.Run, stepRun: run_.StepRun): NonNullab
 
 const firstAttempt: WorkflowContext.RetryInfo = { attempt: 1, elapsed: Duration.zero, lastError: Option.none() }
 
+/** The context of one execution: a plain class, cheap to make on every execution. */
+class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
+  readonly runId: string
+  readonly sendEvent: WorkflowContext.WorkflowContext<any>["sendEvent"]
+  readonly collectEvents: WorkflowContext.WorkflowContext<any>["collectEvents"]
+  readonly writeEventToStream: WorkflowContext.WorkflowContext<any>["writeEventToStream"]
+  readonly runningSteps: WorkflowContext.WorkflowContext<any>["runningSteps"]
+  readonly waitForEvent: WorkflowContext.WorkflowContext<any>["waitForEvent"]
+
+  constructor(
+    private readonly run: run_.Run,
+    stepRun: run_.StepRun,
+    execution: run_.Execution,
+    readonly retryInfo: WorkflowContext.RetryInfo
+  ) {
+    const shared = stepRun.context ?? (stepRun.context = makeStepContext(run, stepRun))
+    this.runId = run.runId
+    this.sendEvent = shared.sendEvent
+    this.collectEvents = shared.collectEvents
+    this.writeEventToStream = shared.writeEventToStream
+    this.runningSteps = shared.runningSteps
+    this.waitForEvent = (eventClass, options) => waitForEvent(run, stepRun, execution, eventClass, options)
+  }
+
+  get store() {
+    return this.run.store
+  }
+}
+
 /** @internal */
 export const makeContext = (
   run: run_.Run,
@@ -58,24 +87,17 @@ export const makeContext = (
   execution: run_.Execution,
   startedAt: number
 ): WorkflowContext.WorkflowContext<any> => {
-  const shared = stepRun.context ?? (stepRun.context = makeStepContext(run, stepRun))
   const attempt = execution.attempt
-  return {
-    runId: shared.runId,
-    get store() {
-      return run.store
-    },
-    sendEvent: shared.sendEvent,
-    collectEvents: shared.collectEvents,
-    writeEventToStream: shared.writeEventToStream,
-    runningSteps: shared.runningSteps,
-    retryInfo: attempt.failures === 0 ? firstAttempt : {
+  return new ExecutionContext(
+    run,
+    stepRun,
+    execution,
+    attempt.failures === 0 ? firstAttempt : {
       attempt: attempt.failures + 1,
       elapsed: Duration.millis(startedAt - attempt.firstAttemptAt!),
       lastError: attempt.lastError
-    },
-    waitForEvent: (eventClass, options) => waitForEvent(run, stepRun, execution, eventClass, options)
-  }
+    }
+  )
 }
 
 const defaultWaiterId = (tag: string, requirements: object | undefined): string => {

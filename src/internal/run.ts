@@ -4,6 +4,7 @@
  * of these functions, without yielding, so the state is always consistent between two of them.
  */
 import type * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
@@ -180,7 +181,9 @@ export class Run {
     readonly workflow: Workflow.Any,
     /** Makes the run's state store, the first time it is used. */
     private readonly makeStore: () => StateStore.StateStore<any>,
-    readonly clock: Clock.Clock
+    readonly clock: Clock.Clock,
+    /** The services the run was started with (the steps' requirements). */
+    readonly context: Context.Context<never>
   ) {
     this.plan = planOf(workflow)
     this.stepRuns = this.plan.steps.map((stepPlan) => new StepRun(stepPlan))

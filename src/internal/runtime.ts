@@ -2,6 +2,7 @@
  * Starting a run: validation, the run's state store, its fibers in a scope, its timeout, its
  * concurrency limit, and the handler.
  */
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -172,7 +173,13 @@ export const startIn = <Start, Result, E, R, S>(
     const runtime = yield* Effect.runtime<R>()
     const runFork = Runtime.runFork(runtime)
     const result = Deferred.unsafeMake<Result, WorkflowError.WorkflowError | E>(FiberId.none)
-    const run = new run_.Run(options?.runId ?? crypto.randomUUID(), self, makeStore, yield* Effect.clock)
+    const run = new run_.Run(
+      options?.runId ?? crypto.randomUUID(),
+      self,
+      makeStore,
+      yield* Effect.clock,
+      runtime.context as Context.Context<never>
+    )
     const semaphore = concurrencyLimit(self)
     let permit = false
     const releasePermit = Effect.suspend(() => {

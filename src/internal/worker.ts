@@ -3,8 +3,10 @@
  * started with, then on the next queued events, and stops when the step's queue is empty.
  */
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Event from "../Event.js"
@@ -46,7 +48,12 @@ const execute = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution
     const ctx = makeContext(run, stepRun, execution, startedAt)
     return Effect.flatMap(
       Effect.exit(
-        Effect.provideService(stepRun.step.body(attempt.event, ctx), WorkflowContext.WorkflowContext, ctx)
+        // Worker fibers run nothing but step bodies, so each execution sets the fiber's context
+        // outright: cheaper than Effect.provideService's scoped override.
+        Effect.zipRight(
+          FiberRef.set(FiberRef.currentContext, Context.add(run.context, WorkflowContext.WorkflowContext, ctx)),
+          stepRun.step.body(attempt.event, ctx)
+        )
       ) as Effect.Effect<Exit.Exit<unknown, unknown>>,
       (exit): Effect.Effect<void> => {
         if (run.done) return Effect.void
