@@ -7,6 +7,7 @@ import type { Sample } from "./harness.js"
 import { heapPerUnit, time } from "./harness.js"
 
 class Link extends Schema.TaggedClass<Link>()("Link", { hop: Schema.Number }) {}
+class Link2 extends Schema.TaggedClass<Link2>()("Link2", { hop: Schema.Number }) {}
 class Item extends Schema.TaggedClass<Item>()("Item", { n: Schema.Number }) {}
 class Answer extends Schema.TaggedClass<Answer>()("Answer", { n: Schema.Number }) {}
 class Reply extends Schema.TaggedClass<Reply>()("Reply", { n: Schema.Number }) {}
@@ -56,12 +57,14 @@ export const fanout = (n: number) => {
   return (): Promise<Sample> => time(() => Effect.runPromise(Effect.asVoid(Workflow.run(wf))))
 }
 
-// concurrent: N runs of Start → Link → Stop started at once.
+// concurrent: N runs of Start → Link → Link2 → Stop (3 steps) started at once.
 const small = Workflow.make({
   name: "small",
   steps: [
     Step.make("a", { on: Event.StartEvent, emits: [Link] }, () => Effect.succeed(new Link({ hop: 1 }))),
-    Step.make("b", { on: Link, emits: [Event.StopEvent] }, (ev) => Effect.succeed(new Event.StopEvent({ result: ev.hop })))
+    Step.make("b", { on: Link, emits: [Link2] }, (ev) => Effect.succeed(new Link2({ hop: ev.hop + 1 }))),
+    Step.make("c", { on: Link2, emits: [Event.StopEvent] }, (ev) =>
+      Effect.succeed(new Event.StopEvent({ result: ev.hop })))
   ],
   ...settings
 })

@@ -68,13 +68,15 @@ export const fanout = (n: number, style: AwaitStyle) => {
     })
 }
 
-// concurrent: N runs of start → link → stop started at once.
+// concurrent: N runs of start → link → link2 → stop (3 handlers) started at once.
 const smallStart = workflowEvent<void>()
 const smallLink = workflowEvent<number>()
+const smallLink2 = workflowEvent<number>()
 const smallStop = workflowEvent<number>()
 const small = createWorkflow()
 small.handle([smallStart], () => smallLink.with(1))
-small.handle([smallLink], (_context, ev) => smallStop.with(ev.data))
+small.handle([smallLink], (_context, ev) => smallLink2.with(ev.data + 1))
+small.handle([smallLink2], (_context, ev) => smallStop.with(ev.data))
 
 export const concurrent = (runs: number, style: AwaitStyle) => (): Promise<Sample> =>
   time(async () => {
