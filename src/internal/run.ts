@@ -7,12 +7,14 @@ import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as MutableQueue from "effect/MutableQueue"
 import * as Option from "effect/Option"
 import type * as PubSub from "effect/PubSub"
+import type * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import * as Event from "../Event.js"
 import type * as StateStore from "../StateStore.js"
@@ -142,6 +144,13 @@ export class StepRun {
   }
 }
 
+/** How a run starts and stops fibers (see runtime.ts): shared by all runs. @internal */
+export interface Driver {
+  readonly spawn: (run: Run, stepRun: StepRun, execution: Execution) => void
+  readonly fork: (run: Run, effect: Effect.Effect<void>) => void
+  readonly end: (run: Run) => void
+}
+
 /** @internal */
 export class Run {
   done = false
@@ -157,23 +166,43 @@ export class Run {
   readonly stepRuns: ReadonlyArray<StepRun>
   readonly plan: Plan
   readonly stopTag: string
-  /** Starts a worker fiber for an execution that holds a slot. */
-  spawn!: (stepRun: StepRun, execution: Execution) => void
   /**
    * While a worker routes the events its execution returned, the first execution that gets a
    * slot is handed to that worker to run next instead of a new fiber (see `worker`).
    */
   accepting = false
   handoff: Job | undefined = undefined
-  /** Forks a fiber that the run interrupts when it ends. */
-  fork!: (effect: Effect.Effect<void>) => void
-  /** Called once when the run ends: interrupts the run's fibers, then completes its result. */
-  onEnd!: () => void
+  /** The run's fibers (workers, retry delays, the wait for a concurrency permit). */
+  readonly fibers = new Set<Fiber.RuntimeFiber<void>>()
+  /** The run timeout's fiber: not a step fiber, so the end does not wait for it. */
+  timer: Fiber.RuntimeFiber<void> | undefined = undefined
+  /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
+  permit = false
   private _store: StateStore.StateStore<any> | undefined = undefined
 
   /** The run's state store. */
   get store(): StateStore.StateStore<any> {
     return this._store ??= this.makeStore()
+  }
+
+  /** The services the run was started with (the steps' requirements). */
+  get context(): Context.Context<never> {
+    return this.runtime.context
+  }
+
+  /** Starts a worker fiber for an execution that holds a slot. */
+  spawn(stepRun: StepRun, execution: Execution): void {
+    this.driver.spawn(this, stepRun, execution)
+  }
+
+  /** Forks a fiber that the run interrupts when it ends. */
+  fork(effect: Effect.Effect<void>): void {
+    this.driver.fork(this, effect)
+  }
+
+  /** Called once when the run ends: interrupts the run's fibers, then completes its result. */
+  onEnd(): void {
+    this.driver.end(this)
   }
 
   constructor(
@@ -182,8 +211,11 @@ export class Run {
     /** Makes the run's state store, the first time it is used. */
     private readonly makeStore: () => StateStore.StateStore<any>,
     readonly clock: Clock.Clock,
-    /** The services the run was started with (the steps' requirements). */
-    readonly context: Context.Context<never>
+    /** What the run was started with: the steps' services, the fiber refs of new fibers. */
+    readonly runtime: Runtime.Runtime<never>,
+    readonly result: Deferred.Deferred<any, any>,
+    readonly semaphore: Effect.Semaphore | undefined,
+    private readonly driver: Driver
   ) {
     this.plan = planOf(workflow)
     this.stepRuns = this.plan.steps.map((stepPlan) => new StepRun(stepPlan))

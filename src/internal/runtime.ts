@@ -2,7 +2,6 @@
  * Starting a run: validation, the run's state store, its fibers in a scope, its timeout, its
  * concurrency limit, and the handler.
  */
-import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -16,7 +15,6 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Event from "../Event.js"
 import * as Graph from "../Graph.js"
-import type * as StateStore from "../StateStore.js"
 import type * as Workflow from "../Workflow.js"
 import type * as WorkflowContext from "../WorkflowContext.js"
 import type * as WorkflowHandler from "../WorkflowHandler.js"
@@ -24,6 +22,7 @@ import * as WorkflowError from "../WorkflowError.js"
 import { sendEvent } from "./context.js"
 import * as run_ from "./run.js"
 import * as stateStore from "./stateStore.js"
+import type * as StateStore from "../StateStore.js"
 import { worker } from "./worker.js"
 
 const validated = new WeakSet<Workflow.Any>()
@@ -114,10 +113,10 @@ const streamOf = (run: run_.Run, internal: boolean): Stream.Stream<Event.AnyEven
 
 /** The handler: its members are made when read, so that a parked run holds little. */
 class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E, S> {
-  constructor(
-    private readonly run: run_.Run,
-    private readonly deferred: Deferred.Deferred<Result, WorkflowError.WorkflowError | E>
-  ) {}
+  constructor(private readonly run: run_.Run) {}
+  private get deferred(): Deferred.Deferred<Result, WorkflowError.WorkflowError | E> {
+    return this.run.result
+  }
   get runId() {
     return this.run.runId
   }
@@ -154,13 +153,68 @@ class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E
   }
 }
 
+const completeResult = (run: run_.Run) => Effect.suspend(() => Deferred.done(run.result, run.exit!))
+
+const releasePermit = (run: run_.Run) =>
+  Effect.suspend(() => {
+    if (!run.permit) return Effect.void
+    run.permit = false
+    return run.semaphore!.release(1)
+  })
+
+const driver: run_.Driver = {
+  // Scheduled, not started in place: transitions of the run never re-enter each other.
+  fork: (run, effect) => {
+    const fiber = Runtime.runFork(run.runtime)(effect, { immediate: false })
+    run.fibers.add(fiber)
+    fiber.addObserver(() => run.fibers.delete(fiber))
+  },
+  spawn: (run, stepRun, execution) => run.fork(worker(run, stepRun, execution)),
+  end: (run) => {
+    run.timer?.unsafeInterruptAsFork(FiberId.none)
+    const current = Fiber.getCurrentFiber()
+    let others = run.permit
+    for (const fiber of run.fibers) {
+      if (Option.isNone(current) || fiber !== current.value) others = true
+    }
+    // Usually the run ends in its last step's fiber, with nothing else to interrupt or release.
+    if (!others) return Deferred.unsafeDone(run.result, run.exit!)
+    Runtime.runFork(run.runtime)(
+      Fiber.interruptAll(run.fibers).pipe(Effect.zipRight(releasePermit(run)), Effect.zipRight(completeResult(run))),
+      { immediate: false }
+    )
+  }
+}
+
+/** What closing a run's scope does: nothing of the run keeps running or waiting. */
+const close = (run: run_.Run) =>
+  Fiber.interruptAll(run.fibers).pipe(
+    Effect.zipRight(run.timer === undefined ? Effect.void : Fiber.interrupt(run.timer)),
+    Effect.zipRight(releasePermit(run)),
+    Effect.zipRight(Deferred.interrupt(run.result)),
+    // subscribers of a run that never ended stop here rather than wait forever
+    Effect.zipRight(run.live === undefined ? Effect.void : PubSub.shutdown(run.live))
+  )
+
+const begin = (run: run_.Run, event: Event.AnyEvent): void => {
+  if (run.done) return
+  const timeout = run.workflow.timeout
+  if (Option.isSome(timeout)) {
+    run.timer = Runtime.runFork(run.runtime)(
+      Effect.delay(Effect.sync(() => timeOut(run, timeout.value)), timeout.value),
+      { immediate: false }
+    )
+  }
+  run_.route(run, event)
+}
+
 /** Starts a run whose fibers are interrupted when `scope` closes. @internal */
 export const startIn = <Start, Result, E, R, S>(
   self: Workflow.Workflow<Start, Result, E, R, S>,
   scope: Scope.Scope,
   startEvent?: Start,
   options?: Workflow.RunOptions<S>
-) =>
+): Effect.Effect<run_.Run, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError, R> =>
   Effect.gen(function*() {
     yield* validateOnce(self)
     const event = yield* startEventOf(self, startEvent as Event.AnyEvent | undefined)
@@ -169,88 +223,32 @@ export const startIn = <Start, Result, E, R, S>(
     const initial = given === undefined && Option.isSome(self.state)
       ? yield* stateStore.initialState(self.state.value)
       : {}
-    const makeStore = (): StateStore.StateStore<any> => given ?? stateStore.unsafeMake<any>(initial, self.state)
     const runtime = yield* Effect.runtime<R>()
-    const runFork = Runtime.runFork(runtime)
-    const result = Deferred.unsafeMake<Result, WorkflowError.WorkflowError | E>(FiberId.none)
     const run = new run_.Run(
       options?.runId ?? crypto.randomUUID(),
       self,
-      makeStore,
+      () => given ?? stateStore.unsafeMake<any>(initial, self.state),
       yield* Effect.clock,
-      runtime.context as Context.Context<never>
+      runtime as Runtime.Runtime<never>,
+      Deferred.unsafeMake(FiberId.none),
+      concurrencyLimit(self),
+      driver
     )
-    const semaphore = concurrencyLimit(self)
-    let permit = false
-    const releasePermit = Effect.suspend(() => {
-      if (!permit) return Effect.void
-      permit = false
-      return semaphore!.release(1)
-    })
-
-    // The run's fibers: interrupted when it ends or when its scope closes.
-    const fibers = new Set<Fiber.RuntimeFiber<void>>()
-    const interruptAll = Effect.suspend(() => Fiber.interruptAll(fibers))
-    // Scheduled, not started in place: transitions of the run never re-enter each other.
-    run.fork = (effect) => {
-      const fiber = runFork(effect, { immediate: false })
-      fibers.add(fiber)
-      fiber.addObserver(() => fibers.delete(fiber))
-    }
-    run.spawn = (stepRun, execution) => run.fork(worker(run, stepRun, execution))
-    // The run timeout's fiber: not a step fiber, so the end does not wait for it.
-    let timer: Fiber.RuntimeFiber<void> | undefined
-    run.onEnd = () => {
-      timer?.unsafeInterruptAsFork(FiberId.none)
-      const current = Fiber.getCurrentFiber()
-      let others = permit
-      for (const fiber of fibers) {
-        if (Option.isNone(current) || fiber !== current.value) others = true
-      }
-      // Usually the run ends in its last step's fiber, with nothing else to interrupt or release.
-      if (!others) return Deferred.unsafeDone(result, run.exit as Exit.Exit<Result, any>)
-      runFork(
-        interruptAll.pipe(
-          Effect.zipRight(releasePermit),
-          Effect.zipRight(Effect.suspend(() => Deferred.done(result, run.exit as Exit.Exit<Result, any>)))
-        ),
-        { immediate: false }
-      )
-    }
-    yield* Scope.addFinalizer(
-      scope,
-      interruptAll.pipe(
-        Effect.zipRight(Effect.suspend(() => timer === undefined ? Effect.void : Fiber.interrupt(timer))),
-        Effect.zipRight(releasePermit),
-        Effect.zipRight(Deferred.interrupt(result)),
-        // subscribers of a run that never ended stop here rather than wait forever
-        Effect.zipRight(Effect.suspend(() => run.live === undefined ? Effect.void : PubSub.shutdown(run.live)))
-      )
-    )
-
-    const begin = () => {
-      if (run.done) return
-      if (Option.isSome(self.timeout)) {
-        const timeout = self.timeout.value
-        timer = runFork(Effect.delay(Effect.sync(() => timeOut(run, timeout)), timeout), { immediate: false })
-      }
-      run_.route(run, event)
-    }
-    if (semaphore === undefined) begin()
+    yield* Scope.addFinalizer(scope, Effect.suspend(() => close(run)))
+    const semaphore = run.semaphore
+    if (semaphore === undefined) begin(run, event)
     else {
       run.fork(Effect.uninterruptibleMask((restore) =>
         Effect.zipRight(
           restore(semaphore.take(1)),
           Effect.sync(() => {
-            permit = true
-            begin()
+            run.permit = true
+            begin(run, event)
           })
         )
       ))
     }
-
-    const handler: WorkflowHandler.WorkflowHandler<Result, E, S> = new Handler(run, result)
-    return handler
+    return run
   })
 
 /** @internal */
@@ -258,7 +256,15 @@ export const start = <Start, Result, E, R, S>(
   self: Workflow.Workflow<Start, Result, E, R, S>,
   startEvent?: Start,
   options?: Workflow.RunOptions<S>
-) => Effect.flatMap(Effect.scope, (scope) => startIn(self, scope, startEvent, options))
+): Effect.Effect<
+  WorkflowHandler.WorkflowHandler<Result, E, S>,
+  WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError,
+  R | Scope.Scope
+> =>
+  Effect.flatMap(
+    Effect.scope,
+    (scope) => Effect.map(startIn(self, scope, startEvent, options), (run) => new Handler<Result, E, S>(run))
+  )
 
 /** @internal */
 export const run = <Start, Result, E, R, S>(
@@ -268,6 +274,10 @@ export const run = <Start, Result, E, R, S>(
 ) =>
   Effect.acquireUseRelease(
     Scope.make(),
-    (scope) => Effect.flatMap(startIn(self, scope, startEvent, options), (handler) => handler.result),
+    (scope) =>
+      Effect.flatMap(
+        startIn(self, scope, startEvent, options),
+        (run) => Deferred.await(run.result as Deferred.Deferred<Result, WorkflowError.WorkflowError | E>)
+      ),
     (scope, exit) => Scope.close(scope, exit)
   )
