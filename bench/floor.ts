@@ -2,12 +2,15 @@
  * The benchmark shapes written directly with Effect's Queue, Fiber and Deferred, without the
  * library: the floor that tells what the engine costs on top of Effect itself.
  */
-import { Chunk, Deferred, Effect, Fiber, Queue } from "effect"
+import { Deferred, Effect, Fiber, Queue } from "effect"
 import type { Sample } from "./harness.js"
 import { heapPerUnit, time } from "./harness.js"
 
-/** A run of `length` steps: a queue and a fiber per step, each handing its event to the next. */
-const pipelineRun = (length: number) =>
+/**
+ * Starts a run of `length` steps: a queue and a fiber per step, each handing its event to the
+ * next; the Deferred completes with the last step.
+ */
+const startPipeline = (length: number) =>
   Effect.gen(function*() {
     const queues: Array<Queue.Queue<number>> = []
     for (let i = 0; i < length; i++) queues.push(yield* Queue.unbounded<number>())
@@ -22,8 +25,10 @@ const pipelineRun = (length: number) =>
       )
     }
     yield* Queue.offer(queues[0], 0)
-    return yield* Deferred.await(done)
+    return done
   })
+
+const pipelineRun = (length: number) => Effect.flatMap(startPipeline(length), Deferred.await)
 
 export const chainRuns = (runs: number) => (): Promise<Sample> =>
   time(() =>
@@ -55,9 +60,10 @@ export const fanout = (n: number) => (): Promise<Sample> =>
 
 export const concurrent = (runs: number) => (): Promise<Sample> =>
   time(() =>
-    Effect.runPromise(Effect.forEach(Chunk.range(1, runs), () => pipelineRun(3), {
-      concurrency: "unbounded",
-      discard: true
+    Effect.runPromise(Effect.gen(function*() {
+      const runsDone = []
+      for (let i = 0; i < runs; i++) runsDone.push(yield* startPipeline(3))
+      for (const done of runsDone) yield* Deferred.await(done)
     }))
   )
 
