@@ -58,7 +58,7 @@ const startEventOf = (
         })
       )
     }
-    if (self.start === Event.StartEvent) return Effect.succeed(new Event.StartEvent({ input: undefined }))
+    if (self.start === Event.StartEvent) return Effect.succeed(new Event.StartEvent({ input: undefined }, true))
     return Effect.try({
       try: () => new (self.start as any)({}) as Event.AnyEvent,
       catch: () =>
@@ -215,41 +215,47 @@ export const startIn = <Start, Result, E, R, S>(
   startEvent?: Start,
   options?: Workflow.RunOptions<S>
 ): Effect.Effect<run_.Run, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError, R> =>
-  Effect.gen(function*() {
-    yield* validateOnce(self)
-    const event = yield* startEventOf(self, startEvent as Event.AnyEvent | undefined)
-    const given = options?.store
-    // A typed state's defaults are decoded now, so that a schema without them fails the start.
-    const initial = given === undefined && Option.isSome(self.state)
-      ? yield* stateStore.initialState(self.state.value)
-      : {}
-    const runtime = yield* Effect.runtime<R>()
-    const run = new run_.Run(
-      options?.runId ?? crypto.randomUUID(),
-      self,
-      () => given ?? stateStore.unsafeMake<any>(initial, self.state),
-      yield* Effect.clock,
-      runtime as Runtime.Runtime<never>,
-      Deferred.unsafeMake(FiberId.none),
-      concurrencyLimit(self),
-      driver
-    )
-    yield* Scope.addFinalizer(scope, Effect.suspend(() => close(run)))
-    const semaphore = run.semaphore
-    if (semaphore === undefined) begin(run, event)
-    else {
-      run.fork(Effect.uninterruptibleMask((restore) =>
-        Effect.zipRight(
-          restore(semaphore.take(1)),
-          Effect.sync(() => {
-            run.permit = true
-            begin(run, event)
-          })
-        )
-      ))
-    }
-    return run
-  })
+  Effect.zipRight(validateOnce(self), startEventOf(self, startEvent as Event.AnyEvent | undefined)).pipe(
+    Effect.zip(
+      options?.store === undefined && Option.isSome(self.state)
+        // A typed state's defaults are decoded now, so that a schema without them fails the start.
+        ? Effect.map(stateStore.initialState(self.state.value), (state): unknown => state)
+        : Effect.succeed<unknown>({})
+    ),
+    Effect.zip(Effect.runtime<R>()),
+    Effect.zip(Effect.clock),
+    Effect.map(([[[event, initial], runtime], clock]) => {
+      const given = options?.store
+      const run = new run_.Run(
+        options?.runId ?? crypto.randomUUID(),
+        self,
+        () => given ?? stateStore.unsafeMake<any>(initial, self.state),
+        clock,
+        runtime as Runtime.Runtime<never>,
+        Deferred.unsafeMake(FiberId.none),
+        concurrencyLimit(self),
+        driver
+      )
+      return [run, event] as const
+    }),
+    Effect.tap(([run]) => Scope.addFinalizer(scope, Effect.suspend(() => close(run)))),
+    Effect.map(([run, event]) => {
+      const semaphore = run.semaphore
+      if (semaphore === undefined) begin(run, event)
+      else {
+        run.fork(Effect.uninterruptibleMask((restore) =>
+          Effect.zipRight(
+            restore(semaphore.take(1)),
+            Effect.sync(() => {
+              run.permit = true
+              begin(run, event)
+            })
+          )
+        ))
+      }
+      return run
+    })
+  )
 
 /** @internal */
 export const start = <Start, Result, E, R, S>(
