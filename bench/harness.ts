@@ -90,7 +90,11 @@ export const measure = async (
   }
   const samples: Record<Contender, Array<Sample>> = { ours: [], peer: [], floor: [] }
   for (let i = 0; i < options.rounds; i++) {
-    for (const name of order) samples[name].push(await runners[name]())
+    for (const name of order) {
+      // every sample starts from a collected heap: no contender pays for another's garbage
+      await settle()
+      samples[name].push(await runners[name]())
+    }
   }
   const medianMs = Object.fromEntries(order.map((name) => [name, round(median(samples[name].map((s) => s.ms)))])) as Record<
     Contender,
