@@ -123,16 +123,19 @@ const runCollector = (
 
 describe("WorkflowContext", () => {
   describe("the service", () => {
-    it.scoped("yield* WorkflowContext.WorkflowContext in a step body is the ctx argument", () =>
+    it.scoped("yield* WorkflowContext.WorkflowContext in a step body gives the ctx argument's members", () =>
       Effect.gen(function*() {
         // read from a helper defined outside the step: the service comes from the environment
         const runIdOfService = Effect.map(WorkflowContext.WorkflowContext, (ctx) => ctx.runId)
         const step = Step.make("step", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
           Effect.gen(function*() {
             const service = yield* WorkflowContext.WorkflowContext
+            const { collectEvents, sendEvent } = service
             return new Event.StopEvent({
               result: {
-                same: service === ctx,
+                same: collectEvents === ctx.collectEvents && sendEvent === ctx.sendEvent &&
+                  service.waitForEvent === ctx.waitForEvent && service.retryInfo === ctx.retryInfo &&
+                  service.store === ctx.store && service.writeEventToStream === ctx.writeEventToStream,
                 serviceRunId: service.runId,
                 helperRunId: yield* runIdOfService,
                 ctxRunId: ctx.runId
@@ -148,6 +151,22 @@ describe("WorkflowContext", () => {
           helperRunId: "run-42",
           ctxRunId: "run-42"
         })
+      }))
+
+    it.scoped("each step of a chain sees its own context through the service", () =>
+      Effect.gen(function*() {
+        const seen: Array<boolean> = []
+        const check = (ctx: WorkflowContext.WorkflowContext) =>
+          Effect.map(WorkflowContext.WorkflowContext, (service) => {
+            seen.push(service.collectEvents === ctx.collectEvents && service.waitForEvent === ctx.waitForEvent)
+          })
+        const first = Step.make("first", { on: Event.StartEvent, emits: [Next] }, (_, ctx) =>
+          Effect.as(check(ctx), new Next()))
+        const second = Step.make("second", { on: Next, emits: [Event.StopEvent] }, (_, ctx) =>
+          Effect.as(check(ctx), new Event.StopEvent({ result: "done" })))
+        const wf = Workflow.make({ name: "service-chain", steps: [first, second], ...base })
+        expect(yield* Workflow.run(wf)).toBe("done")
+        expect(seen).toEqual([true, true])
       }))
 
     it.scoped("the runId is the handler's generated runId when none is given", () =>

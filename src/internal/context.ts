@@ -1,6 +1,6 @@
 /**
  * The `WorkflowContext` a step execution sees: the per-step members are made once per run and
- * shared through a prototype; only `waitForEvent` and `retryInfo` are made per execution.
+ * shared; only `waitForEvent` and `retryInfo` are made per execution.
  */
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -98,6 +98,42 @@ export const makeContext = (
       lastError: attempt.lastError
     }
   )
+}
+
+/**
+ * What `yield* WorkflowContext.WorkflowContext` gives inside a worker fiber: the fiber's context
+ * holds one of these for its whole life, pointing at the execution the fiber runs now, so that
+ * starting an execution is a field write rather than a change of the fiber's context. (A step
+ * body's second argument is the execution's own context.)
+ *
+ * @internal
+ */
+export class CurrentContext implements WorkflowContext.WorkflowContext<any> {
+  current!: WorkflowContext.WorkflowContext<any>
+  get runId() {
+    return this.current.runId
+  }
+  get store() {
+    return this.current.store
+  }
+  get sendEvent() {
+    return this.current.sendEvent
+  }
+  get collectEvents() {
+    return this.current.collectEvents
+  }
+  get waitForEvent() {
+    return this.current.waitForEvent
+  }
+  get writeEventToStream() {
+    return this.current.writeEventToStream
+  }
+  get runningSteps() {
+    return this.current.runningSteps
+  }
+  get retryInfo() {
+    return this.current.retryInfo
+  }
 }
 
 const defaultWaiterId = (tag: string, requirements: object | undefined): string => {

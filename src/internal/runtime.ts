@@ -2,6 +2,7 @@
  * Starting a run: validation, the run's state store, its fibers in a scope, its timeout, its
  * concurrency limit, and the handler.
  */
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -16,10 +17,10 @@ import * as Stream from "effect/Stream"
 import * as Event from "../Event.js"
 import * as Graph from "../Graph.js"
 import type * as Workflow from "../Workflow.js"
-import type * as WorkflowContext from "../WorkflowContext.js"
+import * as WorkflowContext from "../WorkflowContext.js"
 import type * as WorkflowHandler from "../WorkflowHandler.js"
 import * as WorkflowError from "../WorkflowError.js"
-import { sendEvent } from "./context.js"
+import { CurrentContext, sendEvent } from "./context.js"
 import * as run_ from "./run.js"
 import * as stateStore from "./stateStore.js"
 import type * as StateStore from "../StateStore.js"
@@ -162,14 +163,23 @@ const releasePermit = (run: run_.Run) =>
     return run.semaphore!.release(1)
   })
 
+const track = (run: run_.Run, fiber: Fiber.RuntimeFiber<void>): void => {
+  run.fibers.add(fiber)
+  fiber.addObserver(() => run.fibers.delete(fiber))
+}
+
 const driver: run_.Driver = {
   // Scheduled, not started in place: transitions of the run never re-enter each other.
-  fork: (run, effect) => {
-    const fiber = Runtime.runFork(run.runtime)(effect, { immediate: false })
-    run.fibers.add(fiber)
-    fiber.addObserver(() => run.fibers.delete(fiber))
+  fork: (run, effect) => track(run, Runtime.runFork(run.runtime)(effect, { immediate: false })),
+  spawn: (run, stepRun, execution) => {
+    const current = new CurrentContext()
+    const runtime = Runtime.make({
+      context: Context.add(run.context, WorkflowContext.WorkflowContext, current),
+      fiberRefs: run.runtime.fiberRefs,
+      runtimeFlags: run.runtime.runtimeFlags
+    })
+    track(run, Runtime.runFork(runtime)(worker(run, stepRun, execution, current), { immediate: false }))
   },
-  spawn: (run, stepRun, execution) => run.fork(worker(run, stepRun, execution)),
   end: (run) => {
     run.timer?.unsafeInterruptAsFork(FiberId.none)
     const current = Fiber.getCurrentFiber()

@@ -3,16 +3,13 @@
  * started with, then on the next queued events, and stops when the step's queue is empty.
  */
 import * as Cause from "effect/Cause"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Event from "../Event.js"
-import * as WorkflowContext from "../WorkflowContext.js"
 import * as WorkflowError from "../WorkflowError.js"
-import { makeContext } from "./context.js"
+import { type CurrentContext, makeContext } from "./context.js"
 import { currentFirstAttemptAt } from "./retry.js"
 import * as run_ from "./run.js"
 
@@ -23,9 +20,14 @@ import * as run_ from "./run.js"
  *
  * @internal
  */
-export const worker = (run: run_.Run, stepRun: run_.StepRun, first: run_.Execution): Effect.Effect<void> => {
+export const worker = (
+  run: run_.Run,
+  stepRun: run_.StepRun,
+  first: run_.Execution,
+  current: CurrentContext
+): Effect.Effect<void> => {
   const loop = (stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> =>
-    Effect.flatMap(execute(run, stepRun, execution), () => {
+    Effect.flatMap(execute(run, stepRun, execution, current), () => {
       const handoff = run.handoff
       run.handoff = undefined
       const next = run_.releaseSlot(run, stepRun, execution)
@@ -40,30 +42,25 @@ export const worker = (run: run_.Run, stepRun: run_.StepRun, first: run_.Executi
   return loop(stepRun, first)
 }
 
-const execute = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> =>
+const execute = (
+  run: run_.Run,
+  stepRun: run_.StepRun,
+  execution: run_.Execution,
+  current: CurrentContext
+): Effect.Effect<void> =>
   Effect.suspend(() => {
     const startedAt = run.clock.unsafeCurrentTimeMillis()
     const attempt = execution.attempt
     if (attempt.firstAttemptAt === undefined) attempt.firstAttemptAt = startedAt
     const ctx = makeContext(run, stepRun, execution, startedAt)
-    return Effect.flatMap(
-      Effect.exit(
-        // Worker fibers run nothing but step bodies, so each execution sets the fiber's context
-        // outright: cheaper than Effect.provideService's scoped override.
-        Effect.zipRight(
-          FiberRef.set(FiberRef.currentContext, Context.add(run.context, WorkflowContext.WorkflowContext, ctx)),
-          stepRun.step.body(attempt.event, ctx)
-        )
-      ) as Effect.Effect<Exit.Exit<unknown, unknown>>,
-      (exit): Effect.Effect<void> => {
-        if (run.done) return Effect.void
-        if (Exit.isSuccess(exit)) {
-          onSuccess(run, stepRun, execution, exit.value)
-          return Effect.void
-        }
-        return onFailure(run, stepRun, execution, exit.cause)
+    current.current = ctx
+    return Effect.matchCauseEffect(stepRun.step.body(attempt.event, ctx) as Effect.Effect<unknown, unknown>, {
+      onFailure: (cause) => run.done ? Effect.void : onFailure(run, stepRun, execution, cause),
+      onSuccess: (value) => {
+        if (!run.done) onSuccess(run, stepRun, execution, value)
+        return Effect.void
       }
-    )
+    })
   })
 
 const describe = (value: unknown): string =>
