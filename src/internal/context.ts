@@ -2,7 +2,6 @@
  * The `WorkflowContext` a step execution sees: the per-step members are made once per run and
  * shared; only `waitForEvent` and `retryInfo` are made per execution.
  */
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -169,9 +168,13 @@ const waitForEvent = (
     run_.announceIdle(run)
 
     const timeout = options?.timeout
+    const resolved = Effect.async<Event.AnyEvent>((resume) => {
+      if (waiter.resolved !== undefined) return resume(Effect.succeed(waiter.resolved))
+      waiter.executions.set(execution, (event) => resume(Effect.succeed(event)))
+    })
     const awaited = timeout === undefined || timeout === null
-      ? Deferred.await(waiter.deferred)
-      : Effect.timeoutFail(Deferred.await(waiter.deferred), {
+      ? resolved
+      : Effect.timeoutFail(resolved, {
         duration: timeout,
         onTimeout: () =>
           new WorkflowError.WaitForEventTimeout({
@@ -182,7 +185,12 @@ const waitForEvent = (
       })
     return Effect.flatMap(Effect.exit(awaited), (exit) => {
       run_.leaveWaiter(run, stepRun, waiter, execution)
-      const resumed = run_.reacquireSlot(run, stepRun, execution)
-      return resumed === undefined ? exit : Effect.zipRight(Deferred.await(resumed), exit)
+      const resumption = run_.reacquireSlot(run, stepRun, execution)
+      if (resumption === undefined) return exit
+      const handedOver = Effect.async<void>((resume) => {
+        if (resumption.handed) return resume(Effect.void)
+        resumption.resume = () => resume(Effect.void)
+      })
+      return Effect.zipRight(handedOver, exit)
     })
   })

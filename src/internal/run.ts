@@ -10,7 +10,6 @@ import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as MutableQueue from "effect/MutableQueue"
 import * as Option from "effect/Option"
 import type * as PubSub from "effect/PubSub"
@@ -51,7 +50,10 @@ export interface Job {
 /** A suspended execution that waits for a free slot to continue after `waitForEvent`. @internal */
 export interface Resumption {
   readonly execution: Execution
-  readonly resumed: Deferred.Deferred<void>
+  /** Whether a slot has been handed over. */
+  handed: boolean
+  /** Resumes the suspended fiber, once it is suspended. */
+  resume: (() => void) | undefined
 }
 
 /** @internal */
@@ -62,9 +64,13 @@ export interface Waiter {
   readonly id: string
   readonly awaitedTag: string
   readonly requirements: { readonly [key: string]: unknown } | undefined
-  readonly deferred: Deferred.Deferred<Event.AnyEvent>
-  /** The executions suspended on this waiter (one waiter id is shared by equal waits). */
-  readonly executions: Set<Execution>
+  /** The event that resolved the waiter, once one has. */
+  resolved: Event.AnyEvent | undefined
+  /**
+   * The executions suspended on this waiter (one waiter id is shared by equal waits), each with
+   * the callback that resumes its fiber once the fiber is suspended.
+   */
+  readonly executions: Map<Execution, ((event: Event.AnyEvent) => void) | undefined>
 }
 
 /** What a run needs to know of a step that does not change from run to run. @internal */
@@ -233,7 +239,7 @@ export const makeAttempt = (event: Event.AnyEvent): Attempt => ({
   driver: undefined
 })
 
-const isResumption = (item: QueueItem): item is Resumption => "resumed" in item
+const isResumption = (item: QueueItem): item is Resumption => "handed" in item
 
 // -------------------------------------------------------------------------------------------------
 // the stream
@@ -358,7 +364,8 @@ export const releaseSlot = (run: Run, stepRun: StepRun, execution: Execution): E
   if (isResumption(item)) {
     item.execution.slot = slot
     occupy(run, stepRun, item.execution)
-    Deferred.unsafeDone(item.resumed, Exit.void)
+    item.handed = true
+    item.resume?.()
     return undefined
   }
   const next: Execution = { slot, attempt: item }
@@ -368,9 +375,9 @@ export const releaseSlot = (run: Run, stepRun: StepRun, execution: Execution): E
 
 /**
  * Takes a slot for a suspended execution that continues: at once when one is free, else the
- * returned Deferred completes when a slot is handed over. @internal
+ * returned resumption is queued until a slot is handed over. @internal
  */
-export const reacquireSlot = (run: Run, stepRun: StepRun, execution: Execution): Deferred.Deferred<void> | undefined => {
+export const reacquireSlot = (run: Run, stepRun: StepRun, execution: Execution): Resumption | undefined => {
   run.idleAnnounced = false
   const slot = freeSlot(stepRun)
   if (slot >= 0) {
@@ -378,10 +385,10 @@ export const reacquireSlot = (run: Run, stepRun: StepRun, execution: Execution):
     occupy(run, stepRun, execution)
     return undefined
   }
-  const resumed = Deferred.unsafeMake<void>(FiberId.none)
-  MutableQueue.offer(stepRun.queue, { execution, resumed })
+  const resumption: Resumption = { execution, handed: false, resume: undefined }
+  MutableQueue.offer(stepRun.queue, resumption)
   stepState(run, stepRun, "preparing", "<enqueued>", execution.attempt.event)
-  return resumed
+  return resumption
 }
 
 const matches = (waiter: Waiter, event: Event.AnyEvent): boolean => {
@@ -400,7 +407,8 @@ const resolveWaiters = (run: Run, event: Event.AnyEvent): boolean => {
       if (matches(waiter, event)) {
         stepRun.waiters.delete(waiter.id)
         run.waiterCount--
-        Deferred.unsafeDone(waiter.deferred, Exit.succeed(event))
+        waiter.resolved = event
+        for (const resume of waiter.executions.values()) resume?.(event)
         resolved = true
       }
     }
@@ -518,14 +526,14 @@ export const addWaiter = (
       id: options.id,
       awaitedTag: options.awaitedTag,
       requirements: options.requirements,
-      deferred: Deferred.unsafeMake(FiberId.none),
-      executions: new Set()
+      resolved: undefined,
+      executions: new Map()
     }
     stepRun.waiters.set(options.id, waiter)
     run.waiterCount++
     if (options.waiterEvent !== undefined) publish(run, options.waiterEvent)
   }
-  waiter.executions.add(execution)
+  waiter.executions.set(execution, undefined)
   return waiter
 }
 
