@@ -95,10 +95,10 @@ export const waiting = (runs: number) => {
       const scope = Effect.runSync(Scope.make())
       const all = await Effect.runPromise(Effect.gen(function*() {
         const handlers = []
-        for (let i = 0; i < runs; i++) handlers.push(yield* Scope.extend(Workflow.start(wf), scope))
+        for (let i = 0; i < runs; i++) handlers.push(yield* Workflow.start(wf))
         while (parkedCount.value < runs) yield* Effect.yieldNow()
         return handlers
-      }))
+      }).pipe(Scope.extend(scope)))
       return {
         release: () =>
           Effect.runPromise(Effect.gen(function*() {
