@@ -802,6 +802,25 @@ describe("the end of a run", () => {
       expect({ afterStop, afterTimeout, afterCancel }).toEqual({ afterStop: [], afterTimeout: [], afterCancel: [] })
     }))
 
+  it.effect("a run started in an uninterruptible region still has interruptible fibers", () =>
+    Effect.gen(function*() {
+      const ensured = yield* Ref.make(0)
+      const wf = Workflow.make({
+        name: "uninterruptible-start",
+        steps: [
+          Step.make("forever", { on: StartEvent, emits: [StopEvent] }, () =>
+            Effect.never.pipe(Effect.ensuring(Ref.update(ensured, (n) => n + 1))))
+        ]
+      })
+      // Workflow.run starts its run in an uninterruptible region of its own; the run's timeout
+      // (45 s) and the step must still be interruptible for the run to end.
+      const fiber = yield* Effect.fork(Effect.uninterruptible(Effect.flip(Workflow.run(wf))))
+      yield* TestClock.adjust("45 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(error._tag).toBe("WorkflowTimeoutError")
+      expect(yield* Ref.get(ensured)).toBe(1)
+    }))
+
   it.effect("closing the handler's scope interrupts the run's fibers", () =>
     Effect.gen(function*() {
       const ensured = yield* Ref.make(0)

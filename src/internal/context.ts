@@ -35,47 +35,63 @@ export const sendEvent = (
     return Effect.void
   })
 
-/** The context members shared by every execution of a step in a run. @internal */
-export const makeStepContext = (run: run_.Run, stepRun: run_.StepRun): NonNullable<run_.StepRun["context"]> => ({
-  runId: run.runId,
-  get store() {
-    return run.store
-  },
-  sendEvent: (event, options) => sendEvent(run, event, options),
-  collectEvents: ((event: Event.AnyEvent, expected: ReadonlyArray<Event.Any>, options?: { bufferId?: string }) =>
-    Effect.sync(() => Option.fromNullable(run_.collect(stepRun, event, expected, options?.bufferId ?? "default")))) as any,
-  writeEventToStream: (event) => Effect.sync(() => run_.publish(run, event)),
-  runningSteps: Effect.sync(() => run_.runningSteps(run))
-})
+/** The context members that are the same for every execution of a run. @internal */
+export interface RunMembers {
+  readonly sendEvent: WorkflowContext.WorkflowContext<any>["sendEvent"]
+  readonly writeEventToStream: WorkflowContext.WorkflowContext<any>["writeEventToStream"]
+  readonly runningSteps: WorkflowContext.WorkflowContext<any>["runningSteps"]
+}
+
+const runMembers = (run: run_.Run): RunMembers =>
+  run.members ??= {
+    sendEvent: (event, options) => sendEvent(run, event, options),
+    writeEventToStream: (event) => Effect.sync(() => run_.publish(run, event)),
+    runningSteps: Effect.sync(() => run_.runningSteps(run))
+  }
+
+const collectMember = (stepRun: run_.StepRun): WorkflowContext.WorkflowContext<any>["collectEvents"] =>
+  stepRun.collectEvents ??= ((event: Event.AnyEvent, expected: ReadonlyArray<Event.Any>, options?: { bufferId?: string }) =>
+    Effect.sync(() =>
+      Option.fromNullable(run_.collect(stepRun, event, expected, options?.bufferId ?? "default"))
+    )) as WorkflowContext.WorkflowContext<any>["collectEvents"]
 
 const firstAttempt: WorkflowContext.RetryInfo = { attempt: 1, elapsed: Duration.zero, lastError: Option.none() }
 
-/** The context of one execution: a plain class, cheap to make on every execution. */
+/**
+ * The context of one execution. Its members are made when first read (most step bodies use
+ * few of them) and then kept, so that reading one twice gives the same function.
+ */
 class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
-  readonly runId: string
-  readonly sendEvent: WorkflowContext.WorkflowContext<any>["sendEvent"]
-  readonly collectEvents: WorkflowContext.WorkflowContext<any>["collectEvents"]
-  readonly writeEventToStream: WorkflowContext.WorkflowContext<any>["writeEventToStream"]
-  readonly runningSteps: WorkflowContext.WorkflowContext<any>["runningSteps"]
-  readonly waitForEvent: WorkflowContext.WorkflowContext<any>["waitForEvent"]
+  private wait: WorkflowContext.WorkflowContext<any>["waitForEvent"] | undefined = undefined
 
   constructor(
     private readonly run: run_.Run,
-    stepRun: run_.StepRun,
-    execution: run_.Execution,
+    private readonly stepRun: run_.StepRun,
+    private readonly execution: run_.Execution,
     readonly retryInfo: WorkflowContext.RetryInfo
-  ) {
-    const shared = stepRun.context ?? (stepRun.context = makeStepContext(run, stepRun))
-    this.runId = run.runId
-    this.sendEvent = shared.sendEvent
-    this.collectEvents = shared.collectEvents
-    this.writeEventToStream = shared.writeEventToStream
-    this.runningSteps = shared.runningSteps
-    this.waitForEvent = (eventClass, options) => waitForEvent(run, stepRun, execution, eventClass, options)
-  }
+  ) {}
 
+  get runId() {
+    return this.run.runId
+  }
   get store() {
     return this.run.store
+  }
+  get sendEvent() {
+    return runMembers(this.run).sendEvent
+  }
+  get writeEventToStream() {
+    return runMembers(this.run).writeEventToStream
+  }
+  get runningSteps() {
+    return runMembers(this.run).runningSteps
+  }
+  get collectEvents() {
+    return collectMember(this.stepRun)
+  }
+  get waitForEvent(): WorkflowContext.WorkflowContext<any>["waitForEvent"] {
+    return this.wait ??= (eventClass, options) =>
+      waitForEvent(this.run, this.stepRun, this.execution, eventClass, options)
   }
 }
 

@@ -117,8 +117,8 @@ export class StepRun {
   readonly step: Step.Any
   readonly accepts: ReadonlySet<string>
   readonly emits: ReadonlySet<string>
-  /** The members of `WorkflowContext` that do not depend on the execution (made when first used). */
-  context: Omit<WorkflowContext.WorkflowContext<any>, "waitForEvent" | "retryInfo"> | undefined = undefined
+  /** The step's `ctx.collectEvents`, made when first used. */
+  collectEvents: WorkflowContext.WorkflowContext<any>["collectEvents"] | undefined = undefined
   // Made when first used: most steps of most runs never queue, collect or wait.
   private _queue: MutableQueue.MutableQueue<QueueItem> | undefined = undefined
   private _collected: Map<string, CollectBuffer> | undefined = undefined
@@ -184,6 +184,12 @@ export class Run {
   timer: Fiber.RuntimeFiber<void> | undefined = undefined
   /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
   permit = false
+  /** The context members that are the same for every execution, made when first used. */
+  members: {
+    readonly sendEvent: WorkflowContext.WorkflowContext<any>["sendEvent"]
+    readonly writeEventToStream: WorkflowContext.WorkflowContext<any>["writeEventToStream"]
+    readonly runningSteps: WorkflowContext.WorkflowContext<any>["runningSteps"]
+  } | undefined = undefined
   private _store: StateStore.StateStore<any> | undefined = undefined
 
   /** The run's state store. */

@@ -197,7 +197,7 @@ const driver: run_.Driver = {
 }
 
 /** What closing a run's scope does: nothing of the run keeps running or waiting. */
-const close = (run: run_.Run) =>
+const close = (run: run_.Run): Effect.Effect<void> =>
   Fiber.interruptAll(run.fibers).pipe(
     Effect.zipRight(run.timer === undefined ? Effect.void : Fiber.interrupt(run.timer)),
     Effect.zipRight(releasePermit(run)),
@@ -218,10 +218,13 @@ const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   run_.route(run, event)
 }
 
-/** Starts a run whose fibers are interrupted when `scope` closes. @internal */
+/**
+ * Starts a run whose fibers are interrupted when `scope` closes; without a scope, the caller
+ * must `close` the run. @internal
+ */
 export const startIn = <Start, Result, E, R, S>(
   self: Workflow.Workflow<Start, Result, E, R, S>,
-  scope: Scope.Scope,
+  scope: Scope.Scope | undefined,
   startEvent?: Start,
   options?: Workflow.RunOptions<S>
 ): Effect.Effect<run_.Run, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError, R> =>
@@ -232,7 +235,8 @@ export const startIn = <Start, Result, E, R, S>(
         ? Effect.map(stateStore.initialState(self.state.value), (state): unknown => state)
         : Effect.succeed<unknown>({})
     ),
-    Effect.zip(Effect.runtime<R>()),
+    // interruptible: the run's fibers inherit these flags, whatever region the run starts in
+    Effect.zip(Effect.interruptible(Effect.runtime<R>())),
     Effect.zip(Effect.clock),
     Effect.map(([[[event, initial], runtime], clock]) => {
       const given = options?.store
@@ -248,7 +252,7 @@ export const startIn = <Start, Result, E, R, S>(
       )
       return [run, event] as const
     }),
-    Effect.tap(([run]) => Scope.addFinalizer(scope, Effect.suspend(() => close(run)))),
+    Effect.tap(([run]) => scope === undefined ? Effect.void : Scope.addFinalizer(scope, Effect.suspend(() => close(run)))),
     Effect.map(([run, event]) => {
       const semaphore = run.semaphore
       if (semaphore === undefined) begin(run, event)
@@ -289,11 +293,7 @@ export const run = <Start, Result, E, R, S>(
   options?: Workflow.RunOptions<S>
 ) =>
   Effect.acquireUseRelease(
-    Scope.make(),
-    (scope) =>
-      Effect.flatMap(
-        startIn(self, scope, startEvent, options),
-        (run) => Deferred.await(run.result as Deferred.Deferred<Result, WorkflowError.WorkflowError | E>)
-      ),
-    (scope, exit) => Scope.close(scope, exit)
+    startIn(self, undefined, startEvent, options),
+    (run) => Deferred.await(run.result as Deferred.Deferred<Result, WorkflowError.WorkflowError | E>),
+    close
   )
