@@ -152,6 +152,14 @@ export interface WorkflowContext<S = StateStore.DictState> {
 /**
  * The Tag of the in-step service: `const ctx = yield* WorkflowContext.WorkflowContext`.
  *
+ * **Details**
+ * - Inside a step body (and the fibers it forks) the service gives the members of the
+ *   execution that the step's fiber is running: the same functions and values as the body's
+ *   second argument.
+ * - It is a view of the fiber's current execution, not a snapshot: keep the body's `ctx`
+ *   argument for code that outlives the execution (a fiber left running after the body
+ *   returned).
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
