@@ -858,19 +858,25 @@ describe("the end of a run", () => {
 // concurrency and handler accessors
 // -------------------------------------------------------------------------------------------------
 
+/** A step that takes 1 s, counting how many of its executions overlap. */
+const slowCounted = Effect.gen(function*() {
+  const active = yield* Ref.make(0)
+  const maxActive = yield* Ref.make(0)
+  const slow = Step.make("slow", { on: StartEvent, emits: [StopEvent] }, (ev) =>
+    Effect.gen(function*() {
+      const now = yield* Ref.updateAndGet(active, (n) => n + 1)
+      yield* Ref.update(maxActive, (m) => Math.max(m, now))
+      yield* Effect.sleep("1 second")
+      yield* Ref.update(active, (n) => n - 1)
+      return stop(ev.input)
+    }))
+  return { active, maxActive, slow }
+})
+
 describe("numConcurrentRuns", () => {
   it.effect("numConcurrentRuns: 1 runs one at a time", () =>
     Effect.gen(function*() {
-      const active = yield* Ref.make(0)
-      const maxActive = yield* Ref.make(0)
-      const slow = Step.make("slow", { on: StartEvent, emits: [StopEvent] }, (ev) =>
-        Effect.gen(function*() {
-          const now = yield* Ref.updateAndGet(active, (n) => n + 1)
-          yield* Ref.update(maxActive, (m) => Math.max(m, now))
-          yield* Effect.sleep("1 second")
-          yield* Ref.update(active, (n) => n - 1)
-          return stop(ev.input)
-        }))
+      const { active, maxActive, slow } = yield* slowCounted
       const wf = Workflow.make({ name: "limited", steps: [slow], numConcurrentRuns: 1 })
       expect(Option.getOrThrow(wf.numConcurrentRuns)).toBe(1)
       const fibers = yield* Effect.forEach([1, 2, 3], (i) => Effect.fork(Workflow.run(wf, new StartEvent({ input: i }))))
@@ -889,16 +895,7 @@ describe("numConcurrentRuns", () => {
 
   it.effect("without a limit the same runs overlap", () =>
     Effect.gen(function*() {
-      const active = yield* Ref.make(0)
-      const maxActive = yield* Ref.make(0)
-      const slow = Step.make("slow", { on: StartEvent, emits: [StopEvent] }, (ev) =>
-        Effect.gen(function*() {
-          const now = yield* Ref.updateAndGet(active, (n) => n + 1)
-          yield* Ref.update(maxActive, (m) => Math.max(m, now))
-          yield* Effect.sleep("1 second")
-          yield* Ref.update(active, (n) => n - 1)
-          return stop(ev.input)
-        }))
+      const { maxActive, slow } = yield* slowCounted
       const wf = Workflow.make({ name: "unlimited", steps: [slow] })
       const fibers = yield* Effect.forEach([1, 2, 3], (i) => Effect.fork(Workflow.run(wf, new StartEvent({ input: i }))))
       yield* TestClock.adjust("1 second")
