@@ -5,11 +5,11 @@
  */
 import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
+import type * as Deferred from "effect/Deferred"
 import type * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
 import * as Equal from "effect/Equal"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as MutableQueue from "effect/MutableQueue"
 import * as Option from "effect/Option"
 import type * as PubSub from "effect/PubSub"
@@ -20,6 +20,7 @@ import type * as StateStore from "../StateStore.js"
 import type * as Step from "../Step.js"
 import type * as Workflow from "../Workflow.js"
 import type * as WorkflowContext from "../WorkflowContext.js"
+import type { RunMembers } from "./context.js"
 
 /** @internal */
 export interface Attempt {
@@ -185,11 +186,7 @@ export class Run {
   /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
   permit = false
   /** The context members that are the same for every execution, made when first used. */
-  members: {
-    readonly sendEvent: WorkflowContext.WorkflowContext<any>["sendEvent"]
-    readonly writeEventToStream: WorkflowContext.WorkflowContext<any>["writeEventToStream"]
-    readonly runningSteps: WorkflowContext.WorkflowContext<any>["runningSteps"]
-  } | undefined = undefined
+  members: RunMembers | undefined = undefined
   private _store: StateStore.StateStore<any> | undefined = undefined
 
   /** The run's state store. */

@@ -1,6 +1,6 @@
 /**
- * Starting a run: validation, the run's state store, its fibers in a scope, its timeout, its
- * concurrency limit, and the handler.
+ * Starting and ending a run: validation, its fibers, its timeout, its concurrency limit, its
+ * stream, and the handler.
  */
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -16,6 +16,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Event from "../Event.js"
 import * as Graph from "../Graph.js"
+import type * as StateStore from "../StateStore.js"
 import type * as Workflow from "../Workflow.js"
 import * as WorkflowContext from "../WorkflowContext.js"
 import type * as WorkflowHandler from "../WorkflowHandler.js"
@@ -23,7 +24,6 @@ import * as WorkflowError from "../WorkflowError.js"
 import { CurrentContext, sendEvent } from "./context.js"
 import * as run_ from "./run.js"
 import * as stateStore from "./stateStore.js"
-import type * as StateStore from "../StateStore.js"
 import { worker } from "./worker.js"
 
 const validated = new WeakSet<Workflow.Any>()
@@ -185,7 +185,8 @@ const driver: run_.Driver = {
     const current = Fiber.getCurrentFiber()
     let others = run.permit
     for (const fiber of run.fibers) {
-      if (Option.isNone(current) || fiber !== current.value) others = true
+      if (others) break
+      others = Option.isNone(current) || fiber !== current.value
     }
     // Usually the run ends in its last step's fiber, with nothing else to interrupt or release.
     if (!others) return Deferred.unsafeDone(run.result, run.exit!)
