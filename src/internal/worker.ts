@@ -26,42 +26,39 @@ export const worker = (
   first: run_.Execution,
   current: CurrentContext
 ): Effect.Effect<void> => {
-  const loop = (stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> =>
-    Effect.flatMap(execute(run, stepRun, execution, current), () => {
-      const handoff = run.handoff
-      run.handoff = undefined
-      const next = run_.releaseSlot(run, stepRun, execution)
-      if (next !== undefined) {
-        if (handoff !== undefined) run.spawn(handoff.stepRun, handoff.execution)
-        return loop(stepRun, next)
-      }
-      if (handoff !== undefined) return loop(handoff.stepRun, handoff.execution)
-      run_.announceIdle(run)
-      return Effect.void
-    })
-  return loop(stepRun, first)
-}
-
-const execute = (
-  run: run_.Run,
-  stepRun: run_.StepRun,
-  execution: run_.Execution,
-  current: CurrentContext
-): Effect.Effect<void> =>
-  Effect.suspend(() => {
+  // What comes after an execution, decided when it has ended.
+  const next = (stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> => {
+    const handoff = run.handoff
+    run.handoff = undefined
+    const queued = run_.releaseSlot(run, stepRun, execution)
+    if (queued !== undefined) {
+      if (handoff !== undefined) run.spawn(handoff.stepRun, handoff.execution)
+      return execute(stepRun, queued)
+    }
+    if (handoff !== undefined) return execute(handoff.stepRun, handoff.execution)
+    run_.announceIdle(run)
+    return Effect.void
+  }
+  // Called when the execution starts (never ahead of time): it reads the clock.
+  const execute = (stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> => {
     const startedAt = run.clock.unsafeCurrentTimeMillis()
     const attempt = execution.attempt
     if (attempt.firstAttemptAt === undefined) attempt.firstAttemptAt = startedAt
     const ctx = makeContext(run, stepRun, execution, startedAt)
     current.current = ctx
     return Effect.matchCauseEffect(stepRun.step.body(attempt.event, ctx) as Effect.Effect<unknown, unknown>, {
-      onFailure: (cause) => run.done ? Effect.void : onFailure(run, stepRun, execution, cause),
+      onFailure: (cause) =>
+        run.done
+          ? next(stepRun, execution)
+          : Effect.flatMap(onFailure(run, stepRun, execution, cause), () => next(stepRun, execution)),
       onSuccess: (value) => {
         if (!run.done) onSuccess(run, stepRun, execution, value)
-        return Effect.void
+        return next(stepRun, execution)
       }
     })
-  })
+  }
+  return Effect.suspend(() => execute(stepRun, first))
+}
 
 const describe = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? "array" : typeof value
