@@ -54,6 +54,17 @@ describe("Graph.validate", () => {
         "A step a is already part of this workflow, please choose another name."
       ))
 
+    it.effect("rejects a numConcurrentRuns that is not an integer greater than 0", () =>
+      Effect.gen(function*() {
+        for (const numConcurrentRuns of [0, -2, 0.5]) {
+          const wf = Workflow.make({ name: "wf", steps: [step("a", StartEvent, [StopEvent])], numConcurrentRuns })
+          yield* expectFailure(wf, config, "Workflow 'wf': numConcurrentRuns must be an integer greater than 0")
+        }
+        yield* Graph.validate(
+          Workflow.make({ name: "wf", steps: [step("a", StartEvent, [StopEvent])], numConcurrentRuns: 2 })
+        )
+      }))
+
     it.effect("rejects workers that are not an integer greater than 0", () =>
       Effect.gen(function*() {
         for (const workers of [0, -1, 1.5]) {

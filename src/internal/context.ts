@@ -49,11 +49,6 @@ const runMembers = (run: run_.Run): RunMembers =>
     runningSteps: Effect.sync(() => run_.runningSteps(run))
   }
 
-const collectMember = (stepRun: run_.StepRun): WorkflowContext.WorkflowContext<any>["collectEvents"] =>
-  stepRun.collectEvents ??= ((event: Event.AnyEvent, expected: ReadonlyArray<Event.Any>, options?: { bufferId?: string }) =>
-    Effect.sync(() =>
-      Option.fromNullable(run_.collect(stepRun, event, expected, options?.bufferId ?? "default"))
-    )) as WorkflowContext.WorkflowContext<any>["collectEvents"]
 
 const firstAttempt: WorkflowContext.RetryInfo = { attempt: 1, elapsed: Duration.zero, lastError: Option.none() }
 
@@ -63,6 +58,7 @@ const firstAttempt: WorkflowContext.RetryInfo = { attempt: 1, elapsed: Duration.
  */
 class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
   private wait: WorkflowContext.WorkflowContext<any>["waitForEvent"] | undefined = undefined
+  private collect: WorkflowContext.WorkflowContext<any>["collectEvents"] | undefined = undefined
 
   constructor(
     private readonly run: run_.Run,
@@ -86,8 +82,13 @@ class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
   get runningSteps() {
     return runMembers(this.run).runningSteps
   }
-  get collectEvents() {
-    return collectMember(this.stepRun)
+  get collectEvents(): WorkflowContext.WorkflowContext<any>["collectEvents"] {
+    return this.collect ??= ((event: Event.AnyEvent, expected: ReadonlyArray<Event.Any>, options?: { bufferId?: string }) =>
+      Effect.sync(() =>
+        Option.fromNullable(
+          run_.collect(this.stepRun, this.execution.attempt, event, expected, options?.bufferId ?? "default")
+        )
+      )) as WorkflowContext.WorkflowContext<any>["collectEvents"]
   }
   get waitForEvent(): WorkflowContext.WorkflowContext<any>["waitForEvent"] {
     return this.wait ??= (eventClass, options) =>
@@ -160,6 +161,17 @@ const defaultWaiterId = (tag: string, requirements: object | undefined): string 
   }
 }
 
+/** Takes a slot again for an execution that has waited: at once if one is free, else in turn. */
+const reacquire = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const resumption = run_.reacquireSlot(run, stepRun, execution)
+    if (resumption === undefined) return Effect.void
+    return Effect.async<void>((resume) => {
+      if (resumption.handed) return resume(Effect.void)
+      resumption.resume = () => resume(Effect.void)
+    })
+  })
+
 const waitForEvent = (
   run: run_.Run,
   stepRun: run_.StepRun,
@@ -167,46 +179,49 @@ const waitForEvent = (
   eventClass: Event.Any,
   options: WorkflowContext.WaitOptions<any> | undefined
 ): Effect.Effect<any, WorkflowError.WaitForEventTimeout> =>
-  Effect.suspend(() => {
-    if (run.done) return Effect.never
-    const requirements = options?.requirements as { readonly [key: string]: unknown } | undefined
-    const id = options?.waiterId ?? defaultWaiterId(eventClass._tag, requirements)
-    const waiter = run_.addWaiter(run, stepRun, execution, {
-      id,
-      awaitedTag: eventClass._tag,
-      requirements,
-      waiterEvent: options?.waiterEvent
-    })
-    // A waiting execution gives its slot to the next queued work.
-    run_.publishNotRunning(run, stepRun, execution)
-    const next = run_.releaseSlot(run, stepRun, execution)
-    if (next !== undefined) run.spawn(stepRun, next)
-    run_.announceIdle(run)
-
-    const timeout = options?.timeout
-    const resolved = Effect.async<Event.AnyEvent>((resume) => {
-      if (waiter.resolved !== undefined) return resume(Effect.succeed(waiter.resolved))
-      waiter.executions.set(execution, (event) => resume(Effect.succeed(event)))
-    })
-    const awaited = timeout === undefined || timeout === null
-      ? resolved
-      : Effect.timeoutFail(resolved, {
-        duration: timeout,
-        onTimeout: () =>
-          new WorkflowError.WaitForEventTimeout({
-            waiterId: id,
-            eventTag: eventClass._tag,
-            timeout: Duration.decode(timeout)
-          })
+  Effect.uninterruptibleMask((restore) =>
+    Effect.suspend(() => {
+      if (run.done) return Effect.never
+      const requirements = options?.requirements as { readonly [key: string]: unknown } | undefined
+      const id = options?.waiterId ?? defaultWaiterId(eventClass._tag, requirements)
+      const waiter = run_.addWaiter(run, stepRun, execution, {
+        id,
+        awaitedTag: eventClass._tag,
+        requirements,
+        waiterEvent: options?.waiterEvent
       })
-    return Effect.flatMap(Effect.exit(awaited), (exit) => {
-      run_.leaveWaiter(run, stepRun, waiter, execution)
-      const resumption = run_.reacquireSlot(run, stepRun, execution)
-      if (resumption === undefined) return exit
-      const handedOver = Effect.async<void>((resume) => {
-        if (resumption.handed) return resume(Effect.void)
-        resumption.resume = () => resume(Effect.void)
+      // A waiting execution gives its slot to the next queued work (once, for concurrent waits).
+      if (execution.waits++ === 0 && execution.holdsSlot) {
+        run_.publishNotRunning(run, stepRun, execution)
+        const next = run_.releaseSlot(run, stepRun, execution)
+        if (next !== undefined) run.spawn(stepRun, next)
+        run_.announceIdle(run)
+      }
+      const resolved = Effect.async<Event.AnyEvent>((resume) => {
+        if (waiter.resolved !== undefined) return resume(Effect.succeed(waiter.resolved))
+        waiter.executions.set(execution, (event) => resume(Effect.succeed(event)))
       })
-      return Effect.zipRight(handedOver, exit)
+      const timeout = options?.timeout
+      const awaited = timeout === undefined || timeout === null
+        ? resolved
+        : Effect.timeoutFail(resolved, {
+          duration: timeout,
+          onTimeout: () =>
+            new WorkflowError.WaitForEventTimeout({
+              waiterId: id,
+              eventTag: eventClass._tag,
+              timeout: Duration.decode(timeout)
+            })
+        })
+      // However the wait ends (an event, its timeout, or an interruption such as a timeout around
+      // it), the execution leaves the waiter and, after its last wait, holds a slot again before
+      // it goes on. After the run's end nothing is handed over, so it does not wait for a slot.
+      return Effect.ensuring(
+        restore(awaited),
+        Effect.suspend(() => {
+          run_.leaveWaiter(run, stepRun, waiter, execution)
+          return --execution.waits > 0 || run.done ? Effect.void : reacquire(run, stepRun, execution)
+        })
+      )
     })
-  })
+  )

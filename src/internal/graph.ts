@@ -210,6 +210,12 @@ export const check = (wf: Workflow.Any): WorkflowValidationError | WorkflowConfi
       return configuration(`Step '${step.name}' declares a state schema that is not the workflow's state schema`)
     }
   }
+  if (Option.isSome(wf.numConcurrentRuns)) {
+    const limit = wf.numConcurrentRuns.value
+    if (!Number.isInteger(limit) || limit <= 0) {
+      return configuration(`Workflow '${wf.name}': numConcurrentRuns must be an integer greater than 0`)
+    }
+  }
   const skip: ReadonlyArray<string> = typeof wf.validation === "object" ? wf.validation.skipGraphChecks ?? [] : []
   const unknown = new Set(skip.filter((name) => !(checkOrder as ReadonlyArray<string>).includes(name)))
   if (unknown.size > 0) {

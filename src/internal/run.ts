@@ -19,7 +19,6 @@ import * as Event from "../Event.js"
 import type * as StateStore from "../StateStore.js"
 import type * as Step from "../Step.js"
 import type * as Workflow from "../Workflow.js"
-import type * as WorkflowContext from "../WorkflowContext.js"
 import type { RunMembers } from "./context.js"
 
 /** @internal */
@@ -33,12 +32,21 @@ export interface Attempt {
   lastError: Option.Option<unknown>
   /** The retry schedule's state for this event, made on its first failure. */
   driver: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
+  /**
+   * The events this attempt's `collectEvents` took out of complete buffers (other than its own
+   * event): put back if the attempt fails and is retried, so the retry collects them again.
+   */
+  taken: Array<{ readonly bufferId: string; readonly events: ReadonlyArray<Event.AnyEvent> }> | undefined
 }
 
 /** @internal */
 export interface Execution {
   /** The worker slot the execution holds; it changes when the execution waits for an event. */
   slot: number
+  /** Whether it holds `slot` now (not while it waits for an event). */
+  holdsSlot: boolean
+  /** How many `waitForEvent`s of this execution are in progress (they may run concurrently). */
+  waits: number
   readonly attempt: Attempt
 }
 
@@ -118,8 +126,6 @@ export class StepRun {
   readonly step: Step.Any
   readonly accepts: ReadonlySet<string>
   readonly emits: ReadonlySet<string>
-  /** The step's `ctx.collectEvents`, made when first used. */
-  collectEvents: WorkflowContext.WorkflowContext<any>["collectEvents"] | undefined = undefined
   // Made when first used: most steps of most runs never queue, collect or wait.
   private _queue: MutableQueue.MutableQueue<QueueItem> | undefined = undefined
   private _collected: Map<string, CollectBuffer> | undefined = undefined
@@ -185,6 +191,12 @@ export class Run {
   timer: Fiber.RuntimeFiber<void> | undefined = undefined
   /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
   permit = false
+  /** Whether the run has begun: routed its start event (after taking a permit, if limited). */
+  begun = false
+  /** Events sent before the run began, delivered after its start event. */
+  readonly early: Array<{ readonly event: Event.AnyEvent; readonly target: StepRun | undefined }> = []
+  /** Whether the run's scope has closed: nothing of it may start any more. */
+  closed = false
   /** The context members that are the same for every execution, made when first used. */
   members: RunMembers | undefined = undefined
   private _store: StateStore.StateStore<any> | undefined = undefined
@@ -239,7 +251,8 @@ export const makeAttempt = (event: Event.AnyEvent): Attempt => ({
   firstAttemptAt: undefined,
   lastFailedAt: undefined,
   lastError: Option.none(),
-  driver: undefined
+  driver: undefined,
+  taken: undefined
 })
 
 const isResumption = (item: QueueItem): item is Resumption => "handed" in item
@@ -331,6 +344,7 @@ export const runningSteps = (run: Run): Array<string> => {
 const occupy = (run: Run, stepRun: StepRun, execution: Execution): void => {
   stepRun.slots[execution.slot] = execution
   stepRun.busy++
+  execution.holdsSlot = true
   stepState(run, stepRun, "running", String(execution.slot), execution.attempt.event)
 }
 
@@ -346,7 +360,7 @@ export const enqueue = (run: Run, stepRun: StepRun, attempt: Attempt): void => {
     stepState(run, stepRun, "preparing", "<enqueued>", attempt.event)
     return
   }
-  const execution: Execution = { slot, attempt }
+  const execution: Execution = { slot, holdsSlot: false, waits: 0, attempt }
   occupy(run, stepRun, execution)
   if (run.accepting && run.handoff === undefined) run.handoff = { stepRun, execution }
   else run.spawn(stepRun, execution)
@@ -358,9 +372,11 @@ export const enqueue = (run: Run, stepRun: StepRun, attempt: Attempt): void => {
  * should stop. @internal
  */
 export const releaseSlot = (run: Run, stepRun: StepRun, execution: Execution): Execution | undefined => {
+  if (!execution.holdsSlot) return undefined
   const slot = execution.slot
   stepRun.slots[slot] = undefined
   stepRun.busy--
+  execution.holdsSlot = false
   if (run.done) return undefined
   const item = stepRun.takeQueued()
   if (item === undefined) return undefined
@@ -371,7 +387,7 @@ export const releaseSlot = (run: Run, stepRun: StepRun, execution: Execution): E
     item.resume?.()
     return undefined
   }
-  const next: Execution = { slot, attempt: item }
+  const next: Execution = { slot, holdsSlot: false, waits: 0, attempt: item }
   occupy(run, stepRun, next)
   return next
 }
@@ -425,6 +441,10 @@ const resolveWaiters = (run: Run, event: Event.AnyEvent): boolean => {
  */
 export const route = (run: Run, event: Event.AnyEvent, target?: StepRun): void => {
   if (run.done) return
+  if (!run.begun) {
+    run.early.push({ event, target })
+    return
+  }
   if (run.waiterCount > 0 && resolveWaiters(run, event)) return
   if (target !== undefined) return enqueue(run, target, makeAttempt(event))
   const indices = run.plan.routes.get(event._tag)
@@ -477,6 +497,7 @@ const recount = (buffer: CollectBuffer, expected: ReadonlyArray<Event.Any>): voi
  */
 export const collect = (
   stepRun: StepRun,
+  attempt: Attempt,
   event: Event.AnyEvent,
   expected: ReadonlyArray<Event.Any>,
   bufferId: string
@@ -494,6 +515,7 @@ export const collect = (
   buffer.missing.set(event._tag, needed - 1)
   if (--buffer.remaining > 0) return undefined
   stepRun.collected.delete(bufferId)
+  ;(attempt.taken ??= []).push({ bufferId, events: buffer.events.slice(0, -1) })
   const byTag = new Map<string, Array<Event.AnyEvent>>()
   for (const ev of buffer.events) {
     const list = byTag.get(ev._tag)
@@ -506,6 +528,24 @@ export const collect = (
     taken.set(cls._tag, index + 1)
     return byTag.get(cls._tag)![index]
   })
+}
+
+/**
+ * Puts back what a failed attempt took out of its step's collect buffers (before the buffers'
+ * newer events), so that its retry collects the same set again. @internal
+ */
+export const restoreTaken = (stepRun: StepRun, attempt: Attempt): void => {
+  if (attempt.taken === undefined) return
+  for (const { bufferId, events } of attempt.taken) {
+    const buffer = stepRun.collected.get(bufferId)
+    if (buffer === undefined) {
+      stepRun.collected.set(bufferId, { events: [...events], expected: undefined, missing: new Map(), remaining: 0 })
+    } else {
+      buffer.events.unshift(...events)
+      buffer.expected = undefined
+    }
+  }
+  attempt.taken = undefined
 }
 
 /**
@@ -554,6 +594,21 @@ export const leaveWaiter = (run: Run, stepRun: StepRun, waiter: Waiter, executio
 // -------------------------------------------------------------------------------------------------
 
 /**
+ * After the end no slot is handed over any more: executions queued for one to continue after a
+ * wait are let go (they are being interrupted). @internal
+ */
+export const wakeResumptions = (run: Run): void => {
+  for (const stepRun of run.stepRuns) {
+    for (let item = stepRun.takeQueued(); item !== undefined; item = stepRun.takeQueued()) {
+      if (isResumption(item)) {
+        item.handed = true
+        item.resume?.()
+      }
+    }
+  }
+}
+
+/**
  * Ends the run once: publishes its terminal event, records its exit and starts the run's end
  * (every other fiber interrupted, then the result completed). Returns whether this call ended
  * the run. @internal
@@ -563,6 +618,7 @@ export const finish = (run: Run, exit: Exit.Exit<unknown, unknown>, terminal: Ev
   publish(run, terminal)
   run.done = true
   run.exit = exit
+  wakeResumptions(run)
   run.onEnd()
   return true
 }

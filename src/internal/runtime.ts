@@ -87,17 +87,24 @@ const timeOut = (run: run_.Run, timeout: Duration.Duration): void => {
 const isTerminal = (run: run_.Run, item: run_.Published): boolean =>
   item instanceof run_.StepStateRecord ? false : item._tag === run.stopTag || terminalTags.has(item._tag)
 
+/** Offered to the live PubSub when the run's scope closes: its subscribers end there. */
+const closedIndex = -1
+
 /** The run's log from the start, then what is published live, up to the terminal event. */
 const published = (run: run_.Run): Stream.Stream<run_.Published> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    if (run.live === undefined) run.live = yield* PubSub.unbounded<number>()
-    const live = yield* PubSub.subscribe(run.live)
+    // A closed run publishes nothing more: its log is all there is.
+    if (run.closed) return Stream.fromIterable(run.log)
+    const made = run.live === undefined ? yield* PubSub.unbounded<number>() : run.live
+    // the first subscribers may race to make the PubSub: the first one made is kept
+    const live = yield* PubSub.subscribe(run.live ??= made)
     // Read after subscribing: what is published from here on is both logged and queued, so the
     // queued indices below `replayed` are skipped.
     const replayed = run.log.length
     return Stream.concat(
       Stream.fromIterable(run.log.slice(0, replayed)),
       Stream.fromQueue(live).pipe(
+        Stream.takeWhile((index) => index !== closedIndex),
         Stream.filter((index) => index >= replayed),
         Stream.map((index) => run.log[index])
       )
@@ -170,8 +177,11 @@ const track = (run: run_.Run, fiber: Fiber.RuntimeFiber<void>): void => {
 
 const driver: run_.Driver = {
   // Scheduled, not started in place: transitions of the run never re-enter each other.
-  fork: (run, effect) => track(run, Runtime.runFork(run.runtime)(effect, { immediate: false })),
+  fork: (run, effect) => {
+    if (!run.closed) track(run, Runtime.runFork(run.runtime)(effect, { immediate: false }))
+  },
   spawn: (run, stepRun, execution) => {
+    if (run.closed) return
     const current = new CurrentContext()
     const runtime = Runtime.make({
       context: Context.add(run.context, WorkflowContext.WorkflowContext, current),
@@ -197,18 +207,28 @@ const driver: run_.Driver = {
   }
 }
 
-/** What closing a run's scope does: nothing of the run keeps running or waiting. */
+/**
+ * What closing a run's scope does: nothing of the run starts, runs or waits any more. A run
+ * that had ended keeps its result; one that had not is interrupted.
+ */
 const close = (run: run_.Run): Effect.Effect<void> =>
-  Fiber.interruptAll(run.fibers).pipe(
-    Effect.zipRight(run.timer === undefined ? Effect.void : Fiber.interrupt(run.timer)),
-    Effect.zipRight(releasePermit(run)),
-    Effect.zipRight(Deferred.interrupt(run.result)),
-    // subscribers of a run that never ended stop here rather than wait forever
-    Effect.zipRight(run.live === undefined ? Effect.void : PubSub.shutdown(run.live))
-  )
+  Effect.suspend(() => {
+    run.closed = true
+    run.done = true
+    run_.wakeResumptions(run)
+    run.live?.unsafeOffer(closedIndex)
+    return Fiber.interruptAll(run.fibers).pipe(
+      Effect.zipRight(run.timer === undefined ? Effect.void : Fiber.interrupt(run.timer)),
+      Effect.zipRight(releasePermit(run)),
+      Effect.zipRight(
+        Effect.suspend(() => run.exit === undefined ? Deferred.interrupt(run.result) : completeResult(run))
+      )
+    )
+  })
 
 const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   if (run.done) return
+  run.begun = true
   const timeout = run.workflow.timeout
   if (Option.isSome(timeout)) {
     run.timer = Runtime.runFork(run.runtime)(
@@ -217,6 +237,8 @@ const begin = (run: run_.Run, event: Event.AnyEvent): void => {
     )
   }
   run_.route(run, event)
+  // what was sent while the run waited for its permit follows its start event
+  for (const { event, target } of run.early.splice(0)) run_.route(run, event, target)
 }
 
 /**
@@ -253,7 +275,7 @@ export const startIn = <Start, Result, E, R, S>(
       )
       return [run, event] as const
     }),
-    Effect.tap(([run]) => scope === undefined ? Effect.void : Scope.addFinalizer(scope, Effect.suspend(() => close(run)))),
+    Effect.tap(([run]) => scope === undefined ? Effect.void : Scope.addFinalizer(scope, close(run))),
     Effect.map(([run, event]) => {
       const semaphore = run.semaphore
       if (semaphore === undefined) begin(run, event)

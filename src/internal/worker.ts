@@ -94,6 +94,9 @@ const onSuccess = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Executi
   }
 
   function invalidReturn(what: string): Cause.Cause<WorkflowError.WorkflowRuntimeError> {
+    // a final failure of this execution: it counts as one
+    execution.attempt.failures++
+    execution.attempt.lastFailedAt = run.clock.unsafeCurrentTimeMillis()
     return Cause.fail(new WorkflowError.WorkflowRuntimeError({ message: `Step function ${name} returned ${what}.` }))
   }
 }
@@ -116,6 +119,7 @@ const onFailure = (
       return Effect.void
     }
     attempt.lastError = failure
+    run_.restoreTaken(stepRun, attempt)
     const schedule = stepRun.step.retry.value
     return Effect.map(
       attempt.driver === undefined ? Schedule.driver(schedule) : Effect.succeed(attempt.driver),
@@ -152,13 +156,12 @@ const retryLater = (
 
 const failStep = (run: run_.Run, stepRun: run_.StepRun, attempt: run_.Attempt, cause: Cause.Cause<unknown>): void => {
   const error = Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
-  const failures = Math.max(attempt.failures, 1)
   const elapsed = (attempt.lastFailedAt ?? attempt.firstAttemptAt ?? 0) - (attempt.firstAttemptAt ?? 0)
   run_.finish(
     run,
     Exit.failCause(cause),
     new Event.WorkflowFailedEvent(
-      { stepName: stepRun.step.name, error, attempts: failures, elapsedSeconds: elapsed / 1000 },
+      { stepName: stepRun.step.name, error, attempts: attempt.failures, elapsedSeconds: elapsed / 1000 },
       true
     )
   )
