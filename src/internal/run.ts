@@ -194,7 +194,7 @@ export class Run {
   /** Whether the run has begun: routed its start event (after taking a permit, if limited). */
   begun = false
   /** Events sent before the run began, delivered after its start event. */
-  readonly early: Array<{ readonly event: Event.AnyEvent; readonly target: StepRun | undefined }> = []
+  early: Array<{ readonly event: Event.AnyEvent; readonly target: StepRun | undefined }> | undefined = undefined
   /** Whether the run's scope has closed: nothing of it may start any more. */
   closed = false
   /** The context members that are the same for every execution, made when first used. */
@@ -442,7 +442,7 @@ const resolveWaiters = (run: Run, event: Event.AnyEvent): boolean => {
 export const route = (run: Run, event: Event.AnyEvent, target?: StepRun): void => {
   if (run.done) return
   if (!run.begun) {
-    run.early.push({ event, target })
+    ;(run.early ??= []).push({ event, target })
     return
   }
   if (run.waiterCount > 0 && resolveWaiters(run, event)) return

@@ -238,7 +238,9 @@ const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   }
   run_.route(run, event)
   // what was sent while the run waited for its permit follows its start event
-  for (const { event, target } of run.early.splice(0)) run_.route(run, event, target)
+  const early = run.early
+  run.early = undefined
+  if (early !== undefined) for (const { event, target } of early) run_.route(run, event, target)
 }
 
 /**
