@@ -1,6 +1,5 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -13,7 +12,8 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { Event, RetryPolicy, StateStore, Step, Workflow, WorkflowError, type WorkflowHandler } from "effect-workflows"
+import { Event, RetryPolicy, StateStore, Step, Workflow, WorkflowError } from "effect-workflows"
+import { collect, tags, waitFor, waitIdle } from "./utils/streams.js"
 
 // -------------------------------------------------------------------------------------------------
 // fixtures
@@ -39,18 +39,6 @@ const { HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent } = Event
 // helpers
 // -------------------------------------------------------------------------------------------------
 
-type AnyHandler = WorkflowHandler.WorkflowHandler<any, any, any>
-
-const collect = (stream: Stream.Stream<Event.AnyEvent>) =>
-  Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
-
-const tags = (events: ReadonlyArray<Event.AnyEvent>) => events.map(Event.tag)
-
-/** Waits until the run (internal stream, replayed from its start) has produced `n` events matching `pred`. */
-const waitFor = (handler: AnyHandler, pred: (ev: Event.AnyEvent) => boolean, n = 1) =>
-  handler.stream({ internal: true }).pipe(Stream.filter(pred), Stream.take(n), Stream.runDrain)
-
-const waitIdle = (handler: AnyHandler, n = 1) => waitFor(handler, Event.is(Event.WorkflowIdleEvent), n)
 
 const isRunning = (name: string) => (ev: Event.AnyEvent) =>
   Event.is(ev, Event.StepStateChanged) && ev.name === name && ev.stepState === "running"

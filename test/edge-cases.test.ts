@@ -5,7 +5,6 @@
  * each one before it was fixed.)
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -15,9 +14,9 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { Event, Step, Workflow, type WorkflowHandler } from "effect-workflows"
+import { Event, Step, Workflow } from "effect-workflows"
+import { collect, tags, waitIdle } from "./utils/streams.js"
 
 class Answer extends Schema.TaggedClass<Answer>()("Answer", { text: Schema.String }) {}
 class A extends Schema.TaggedClass<A>()("A", { n: Schema.Number }) {}
@@ -29,17 +28,6 @@ class Go extends Schema.TaggedClass<Go>()("Go", {}) {}
 const { StartEvent, StopEvent } = Event
 const stop = (result: unknown) => new StopEvent({ result })
 
-type AnyHandler = WorkflowHandler.WorkflowHandler<any, any, any>
-
-const collect = (stream: Stream.Stream<Event.AnyEvent>) =>
-  Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
-
-const tags = (events: ReadonlyArray<Event.AnyEvent>) => events.map(Event.tag)
-
-const waitFor = (handler: AnyHandler, pred: (ev: Event.AnyEvent) => boolean, n = 1) =>
-  handler.stream({ internal: true }).pipe(Stream.filter(pred), Stream.take(n), Stream.runDrain)
-
-const waitIdle = (handler: AnyHandler) => waitFor(handler, Event.is(Event.WorkflowIdleEvent))
 
 // -------------------------------------------------------------------------------------------------
 // waitForEvent interrupted (user timeout / race / the step's own `timeout`)
