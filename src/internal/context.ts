@@ -1,6 +1,6 @@
 /**
- * The `WorkflowContext` a step execution sees: the per-step members are made once per run and
- * shared; only `waitForEvent` and `retryInfo` are made per execution.
+ * The `WorkflowContext` a step execution sees, with its members made when first read, and the
+ * per-fiber view that `yield* WorkflowContext.WorkflowContext` gives.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

@@ -69,11 +69,10 @@ const startEventOf = (
     })
   })
 
-const terminalTags: ReadonlySet<string> = new Set([
-  Event.WorkflowFailedEvent._tag,
-  Event.WorkflowTimedOutEvent._tag,
-  Event.WorkflowCancelledEvent._tag
-])
+// The abnormal endings; a run's normal ending is its own stop class (`run.stopTag`).
+const terminalTags: ReadonlySet<string> = new Set(
+  [...Event.terminalTags].filter((tag) => tag !== Event.StopEvent._tag)
+)
 
 const timeOut = (run: run_.Run, timeout: Duration.Duration): void => {
   const activeSteps = run_.runningSteps(run)

@@ -1,6 +1,6 @@
 /**
- * A worker fiber: it holds one slot of a step, runs the step's body on the execution it was
- * started with, then on the next queued events, and stops when the step's queue is empty.
+ * A worker fiber: it runs the execution it was started with, then the execution its result
+ * hands over or the next queued event of its step, and stops when there is neither.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
