@@ -5,7 +5,6 @@
  */
 import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
-import type * as Deferred from "effect/Deferred"
 import type * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import type * as Exit from "effect/Exit"
@@ -226,6 +225,33 @@ export class Run {
     this.driver.end(this)
   }
 
+  /**
+   * The run's result, set once its end is complete (its other fibers interrupted): `exit`, or
+   * an interruption when its scope closed first. A field and a list of callbacks rather than a
+   * `Deferred`, which costs more to make than the rest of a small run.
+   */
+  completed: Exit.Exit<any, any> | undefined = undefined
+  private observers: Array<(exit: Exit.Exit<any, any>) => void> | undefined = undefined
+
+  /** Sets the result, once, and tells whoever awaits it. */
+  complete(exit: Exit.Exit<any, any>): void {
+    if (this.completed !== undefined) return
+    this.completed = exit
+    const observers = this.observers
+    this.observers = undefined
+    if (observers !== undefined) for (const observer of observers) observer(exit)
+  }
+
+  /** Calls `observer` with the result when it is set (not if it already is). */
+  observe(observer: (exit: Exit.Exit<any, any>) => void): void {
+    ;(this.observers ??= []).push(observer)
+  }
+
+  unobserve(observer: (exit: Exit.Exit<any, any>) => void): void {
+    const index = this.observers?.indexOf(observer) ?? -1
+    if (index >= 0) this.observers!.splice(index, 1)
+  }
+
   constructor(
     readonly runId: string,
     readonly workflow: Workflow.Any,
@@ -234,7 +260,6 @@ export class Run {
     readonly clock: Clock.Clock,
     /** What the run was started with: the steps' services, the fiber refs of new fibers. */
     readonly runtime: Runtime.Runtime<never>,
-    readonly result: Deferred.Deferred<any, any>,
     readonly semaphore: Effect.Semaphore | undefined,
     private readonly driver: Driver
   ) {

@@ -3,7 +3,7 @@
  * stream, and the handler.
  */
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -12,6 +12,7 @@ import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Event from "../Event.js"
@@ -46,28 +47,29 @@ const concurrencyLimit = (self: Workflow.Any): Effect.Semaphore | undefined => {
   return semaphore
 }
 
+/** The run's start event, or why there is none. */
 const startEventOf = (
   self: Workflow.Any,
   startEvent: Event.AnyEvent | undefined
-): Effect.Effect<Event.AnyEvent, WorkflowError.WorkflowConfigurationError> =>
-  Effect.suspend(() => {
-    const tag = self.start._tag
-    if (startEvent !== undefined) {
-      return startEvent._tag === tag ? Effect.succeed(startEvent) : Effect.fail(
-        new WorkflowError.WorkflowConfigurationError({
-          message: `The start event must be an instance of '${tag}', got '${startEvent._tag}'.`
-        })
-      )
-    }
-    if (self.start === Event.StartEvent) return Effect.succeed(new Event.StartEvent({ input: undefined }, true))
-    return Effect.try({
-      try: () => new (self.start as any)({}) as Event.AnyEvent,
-      catch: () =>
-        new WorkflowError.WorkflowConfigurationError({
-          message: `Failed creating a start event of type '${tag}' without fields: pass a start event.`
-        })
+): Event.AnyEvent | WorkflowError.WorkflowConfigurationError => {
+  const tag = self.start._tag
+  if (startEvent !== undefined) {
+    return startEvent._tag === tag ? startEvent : new WorkflowError.WorkflowConfigurationError({
+      message: `The start event must be an instance of '${tag}', got '${startEvent._tag}'.`
     })
-  })
+  }
+  if (self.start === Event.StartEvent) return defaultStartEvent ??= new Event.StartEvent({ input: undefined }, true)
+  try {
+    return new (self.start as any)({}) as Event.AnyEvent
+  } catch {
+    return new WorkflowError.WorkflowConfigurationError({
+      message: `Failed creating a start event of type '${tag}' without fields: pass a start event.`
+    })
+  }
+}
+
+// Events are immutable values: the runs started without an event share one.
+let defaultStartEvent: Event.StartEvent | undefined
 
 // The abnormal endings; a run's normal ending is its own stop class (`run.stopTag`).
 const terminalTags: ReadonlySet<string> = new Set(
@@ -121,9 +123,6 @@ const streamOf = (run: run_.Run, internal: boolean): Stream.Stream<Event.AnyEven
 /** The handler: its members are made when read, so that a parked run holds little. */
 class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E, S> {
   constructor(private readonly run: run_.Run) {}
-  private get deferred(): Deferred.Deferred<Result, WorkflowError.WorkflowError | E> {
-    return this.run.result
-  }
   get runId() {
     return this.run.runId
   }
@@ -133,8 +132,8 @@ class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E
   get stream() {
     return (options?: WorkflowHandler.StreamOptions) => streamOf(this.run, options?.internal === true)
   }
-  get result() {
-    return Deferred.await(this.deferred)
+  get result(): Effect.Effect<Result, WorkflowError.WorkflowError | E> {
+    return awaitResult(this.run)
   }
   get sendEvent() {
     return (event: Event.AnyEvent, options?: WorkflowContext.SendOptions) => sendEvent(this.run, event, options)
@@ -146,7 +145,7 @@ class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E
         Exit.fail(new WorkflowError.WorkflowCancelledByUser()),
         new Event.WorkflowCancelledEvent({}, true)
       )
-      return Effect.asVoid(Effect.exit(Deferred.await(this.deferred)))
+      return Effect.asVoid(Effect.exit(awaitResult(this.run)))
     })
   }
   get runningSteps() {
@@ -160,7 +159,17 @@ class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E
   }
 }
 
-const completeResult = (run: run_.Run) => Effect.suspend(() => Deferred.done(run.result, run.exit!))
+/** The run's result, once its end is complete. */
+const awaitResult = <A, E>(run: run_.Run): Effect.Effect<A, E> =>
+  Effect.suspend(() =>
+    run.completed ?? Effect.async<A, E>((resume) => {
+      const observer = (exit: Exit.Exit<A, E>) => resume(exit)
+      run.observe(observer)
+      return Effect.sync(() => run.unobserve(observer))
+    })
+  )
+
+const completeResult = (run: run_.Run) => Effect.sync(() => run.complete(run.exit!))
 
 const releasePermit = (run: run_.Run) =>
   Effect.suspend(() => {
@@ -198,7 +207,7 @@ const driver: run_.Driver = {
       others = Option.isNone(current) || fiber !== current.value
     }
     // Usually the run ends in its last step's fiber, with nothing else to interrupt or release.
-    if (!others) return Deferred.unsafeDone(run.result, run.exit!)
+    if (!others) return run.complete(run.exit!)
     Runtime.runFork(run.runtime)(
       Fiber.interruptAll(run.fibers).pipe(Effect.zipRight(releasePermit(run)), Effect.zipRight(completeResult(run))),
       { immediate: false }
@@ -216,11 +225,20 @@ const close = (run: run_.Run): Effect.Effect<void> =>
     run.done = true
     run_.wakeResumptions(run)
     run.live?.unsafeOffer(closedIndex)
+    const timer = run.timer
+    // Usually the run has ended before its scope closes, and nothing of it is left to stop.
+    if (
+      run.exit !== undefined && run.fibers.size === 0 && !run.permit &&
+      (timer === undefined || timer.unsafePoll() !== null)
+    ) {
+      run.complete(run.exit)
+      return Effect.void
+    }
     return Fiber.interruptAll(run.fibers).pipe(
       Effect.zipRight(run.timer === undefined ? Effect.void : Fiber.interrupt(run.timer)),
       Effect.zipRight(releasePermit(run)),
       Effect.zipRight(
-        Effect.suspend(() => run.exit === undefined ? Deferred.interrupt(run.result) : completeResult(run))
+        Effect.fiberIdWith((id) => Effect.sync(() => run.complete(run.exit ?? Exit.interrupt(id))))
       )
     )
   })
@@ -242,6 +260,25 @@ const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   if (early !== undefined) for (const { event, target } of early) run_.route(run, event, target)
 }
 
+/** Begins a run: at once, or when its workflow's concurrency limit gives it a permit. */
+const launch = (run: run_.Run, event: Event.AnyEvent): run_.Run => {
+  const semaphore = run.semaphore
+  if (semaphore === undefined) {
+    begin(run, event)
+    return run
+  }
+  run.fork(Effect.uninterruptibleMask((restore) =>
+    Effect.zipRight(
+      restore(semaphore.take(1)),
+      Effect.sync(() => {
+        run.permit = true
+        begin(run, event)
+      })
+    )
+  ))
+  return run
+}
+
 /**
  * Starts a run whose fibers are interrupted when `scope` closes; without a scope, the caller
  * must `close` the run. @internal
@@ -252,48 +289,46 @@ export const startIn = <Start, Result, E, R, S>(
   startEvent?: Start,
   options?: Workflow.RunOptions<S>
 ): Effect.Effect<run_.Run, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError, R> =>
-  Effect.zipRight(validateOnce(self), startEventOf(self, startEvent as Event.AnyEvent | undefined)).pipe(
-    Effect.zip(
-      options?.store === undefined && Option.isSome(self.state)
-        // A typed state's defaults are decoded now, so that a schema without them fails the start.
-        ? Effect.map(stateStore.initialState(self.state.value), (state): unknown => state)
-        : Effect.succeed<unknown>({})
-    ),
-    // interruptible: the run's fibers inherit these flags, whatever region the run starts in
-    Effect.zip(Effect.interruptible(Effect.runtime<R>())),
-    Effect.zip(Effect.clock),
-    Effect.map(([[[event, initial], runtime], clock]) => {
+  // One step that reads what the run needs from the calling fiber: starting many small runs
+  // is dominated by what each start costs.
+  Effect.withFiberRuntime((fiber, status) => {
+    const make = (
+      event: Event.AnyEvent,
+      initial: unknown
+    ): Effect.Effect<run_.Run, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError> => {
       const given = options?.store
       const run = new run_.Run(
         options?.runId ?? crypto.randomUUID(),
         self,
         () => given ?? stateStore.unsafeMake<any>(initial, self.state),
-        clock,
-        runtime as Runtime.Runtime<never>,
-        Deferred.unsafeMake(FiberId.none),
+        Context.get(fiber.currentDefaultServices, Clock.Clock),
+        // interruptible: the run's fibers inherit these flags, whatever region the run starts in
+        Runtime.make({
+          context: fiber.currentContext,
+          fiberRefs: fiber.getFiberRefs(),
+          runtimeFlags: RuntimeFlags.enable(status.runtimeFlags, RuntimeFlags.Interruption)
+        }),
         concurrencyLimit(self),
         driver
       )
-      return [run, event] as const
-    }),
-    Effect.tap(([run]) => scope === undefined ? Effect.void : Scope.addFinalizer(scope, close(run))),
-    Effect.map(([run, event]) => {
-      const semaphore = run.semaphore
-      if (semaphore === undefined) begin(run, event)
-      else {
-        run.fork(Effect.uninterruptibleMask((restore) =>
-          Effect.zipRight(
-            restore(semaphore.take(1)),
-            Effect.sync(() => {
-              run.permit = true
-              begin(run, event)
-            })
-          )
-        ))
-      }
-      return run
+      return scope === undefined
+        ? Effect.succeed(launch(run, event))
+        : Effect.map(Scope.addFinalizerExit(scope, () => close(run)), () => launch(run, event))
+    }
+    const typedState = options?.store === undefined && Option.isSome(self.state) ? self.state.value : undefined
+    if (typedState === undefined && (self.validation === false || validated.has(self))) {
+      const event = startEventOf(self, startEvent as Event.AnyEvent | undefined)
+      return event instanceof WorkflowError.WorkflowConfigurationError ? Effect.fail(event) : make(event, {})
+    }
+    return Effect.flatMap(validateOnce(self), () => {
+      const event = startEventOf(self, startEvent as Event.AnyEvent | undefined)
+      if (event instanceof WorkflowError.WorkflowConfigurationError) return Effect.fail(event)
+      // A typed state's defaults are decoded now, so that a schema without them fails the start.
+      return typedState === undefined
+        ? make(event, {})
+        : Effect.flatMap(stateStore.initialState(typedState), (initial) => make(event, initial))
     })
-  )
+  })
 
 /** @internal */
 export const start = <Start, Result, E, R, S>(
@@ -318,6 +353,6 @@ export const run = <Start, Result, E, R, S>(
 ) =>
   Effect.acquireUseRelease(
     startIn(self, undefined, startEvent, options),
-    (run) => Deferred.await(run.result as Deferred.Deferred<Result, WorkflowError.WorkflowError | E>),
+    (run) => awaitResult<Result, WorkflowError.WorkflowError | E>(run),
     close
   )
