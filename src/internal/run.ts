@@ -184,6 +184,8 @@ export class Run {
    */
   accepting = false
   handoff: Job | undefined = undefined
+  /** While the run begins, the executions whose workers start once its first events are routed. */
+  starting: Array<Job> | undefined = undefined
   /** The run's fibers (workers, retry delays, the wait for a concurrency permit). */
   readonly fibers = new Set<Fiber.RuntimeFiber<void>>()
   /** The run timeout's fiber: not a step fiber, so the end does not wait for it. */

@@ -183,6 +183,20 @@ const track = (run: run_.Run, fiber: Fiber.RuntimeFiber<void>): void => {
   fiber.addObserver(() => run.fibers.delete(fiber))
 }
 
+/**
+ * Starts a worker fiber: scheduled, so that the transitions of the run never re-enter each
+ * other, or in place when no transition is under way.
+ */
+const startWorker = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution, inPlace: boolean): void => {
+  const current = new CurrentContext()
+  const runtime = Runtime.make({
+    context: Context.add(run.context, WorkflowContext.WorkflowContext, current),
+    fiberRefs: run.runtime.fiberRefs,
+    runtimeFlags: run.runtime.runtimeFlags
+  })
+  track(run, Runtime.runFork(runtime)(worker(run, stepRun, execution, current), { immediate: inPlace }))
+}
+
 const driver: run_.Driver = {
   // Scheduled, not started in place: transitions of the run never re-enter each other.
   fork: (run, effect) => {
@@ -190,13 +204,11 @@ const driver: run_.Driver = {
   },
   spawn: (run, stepRun, execution) => {
     if (run.closed) return
-    const current = new CurrentContext()
-    const runtime = Runtime.make({
-      context: Context.add(run.context, WorkflowContext.WorkflowContext, current),
-      fiberRefs: run.runtime.fiberRefs,
-      runtimeFlags: run.runtime.runtimeFlags
-    })
-    track(run, Runtime.runFork(runtime)(worker(run, stepRun, execution, current), { immediate: false }))
+    if (run.starting !== undefined) {
+      run.starting.push({ stepRun, execution })
+      return
+    }
+    startWorker(run, stepRun, execution, false)
   },
   end: (run) => {
     run.timer?.unsafeInterruptAsFork(FiberId.none)
@@ -253,11 +265,18 @@ const begin = (run: run_.Run, event: Event.AnyEvent): void => {
       { immediate: false }
     )
   }
+  // The first workers start in place once the start event is routed: a run whose steps do not
+  // wait has ended when it has started, and holds no memory meanwhile.
+  const starting: Array<run_.Job> = run.starting = []
   run_.route(run, event)
   // what was sent while the run waited for its permit follows its start event
   const early = run.early
   run.early = undefined
   if (early !== undefined) for (const { event, target } of early) run_.route(run, event, target)
+  run.starting = undefined
+  for (const { stepRun, execution } of starting) {
+    if (!run.done && !run.closed) startWorker(run, stepRun, execution, true)
+  }
 }
 
 /** Begins a run: at once, or when its workflow's concurrency limit gives it a permit. */
