@@ -2,7 +2,8 @@
  * The benchmark shapes written with effect-workflows.
  */
 import { Effect, Exit, Option, Schema, Scope } from "effect"
-import { Event, Step, Workflow } from "effect-workflows"
+// Imported by path, not by package name: the benchmark runs the compiled output (see run.ts).
+import { Event, Step, Workflow } from "../src/index.js"
 import type { Sample } from "./harness.js"
 import { heapPerUnit, time } from "./harness.js"
 
