@@ -39,23 +39,35 @@ export const worker = (
     run_.announceIdle(run)
     return Effect.void
   }
+  // The execution in progress: a worker runs one at a time, so one pair of continuations made
+  // per worker serves all of them (none is made per execution).
+  let currentStepRun = stepRun
+  let currentExecution = first
+  const continuations = {
+    onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+      const stepRun = currentStepRun
+      const execution = currentExecution
+      return run.done
+        ? next(stepRun, execution)
+        : Effect.flatMap(onFailure(run, stepRun, execution, cause), () => next(stepRun, execution))
+    },
+    onSuccess: (value: unknown): Effect.Effect<void> => {
+      const stepRun = currentStepRun
+      const execution = currentExecution
+      if (!run.done) onSuccess(run, stepRun, execution, value)
+      return next(stepRun, execution)
+    }
+  }
   // Called when the execution starts (never ahead of time): it reads the clock.
   const execute = (stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> => {
     const startedAt = run.clock.unsafeCurrentTimeMillis()
     const attempt = execution.attempt
     if (attempt.firstAttemptAt === undefined) attempt.firstAttemptAt = startedAt
+    currentStepRun = stepRun
+    currentExecution = execution
     const ctx = makeContext(run, stepRun, execution, startedAt)
     current.current = ctx
-    return Effect.matchCauseEffect(stepRun.step.body(attempt.event, ctx) as Effect.Effect<unknown, unknown>, {
-      onFailure: (cause) =>
-        run.done
-          ? next(stepRun, execution)
-          : Effect.flatMap(onFailure(run, stepRun, execution, cause), () => next(stepRun, execution)),
-      onSuccess: (value) => {
-        if (!run.done) onSuccess(run, stepRun, execution, value)
-        return next(stepRun, execution)
-      }
-    })
+    return Effect.matchCauseEffect(stepRun.step.body(attempt.event, ctx) as Effect.Effect<unknown, unknown>, continuations)
   }
   return Effect.suspend(() => execute(stepRun, first))
 }
