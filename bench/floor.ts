@@ -1,68 +1,85 @@
 /**
  * The benchmark shapes written directly with Effect's Queue, Fiber and Deferred, without the
- * library: the floor that tells what the engine costs on top of Effect itself.
+ * library: the floor that tells what the engine costs on top of Effect itself. It builds the same
+ * Schema events as ours, the same way, so that the difference is the engine alone.
  */
-import { Deferred, Effect, Fiber, Queue } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Queue } from "effect"
+import { Answer, Done, hops, Item, Link, Link2, Reply } from "./events.js"
 import type { Sample } from "./harness.js"
 import { heapPerUnit, time } from "./harness.js"
 
+type Hand = (input: any) => unknown
+
 /**
- * Starts a run of `length` steps: a queue and a fiber per step, each handing its event to the
- * next; the Deferred completes with the last step.
+ * Starts a run of one fiber and one queue per step, each turning the event it takes into the
+ * next one; the Deferred completes with the last step's result.
  */
-const startPipeline = (length: number) =>
+const startPipeline = (hands: ReadonlyArray<Hand>) =>
   Effect.gen(function*() {
-    const queues: Array<Queue.Queue<number>> = []
-    for (let i = 0; i < length; i++) queues.push(yield* Queue.unbounded<number>())
-    const done = yield* Deferred.make<number>()
-    const fibers: Array<Fiber.RuntimeFiber<unknown>> = []
-    for (let i = 0; i < length; i++) {
-      fibers.push(
-        yield* Effect.fork(
-          Effect.flatMap(Queue.take(queues[i]), (n) =>
-            i < length - 1 ? Queue.offer(queues[i + 1], n + 1) : Deferred.succeed(done, n + 1))
-        )
+    const queues: Array<Queue.Queue<unknown>> = []
+    for (let i = 0; i < hands.length; i++) queues.push(yield* Queue.unbounded<unknown>())
+    const done = yield* Deferred.make<unknown>()
+    const last = hands.length - 1
+    for (let i = 0; i < hands.length; i++) {
+      yield* Effect.fork(
+        Effect.flatMap(Queue.take(queues[i]), (event) => {
+          const next = hands[i](event)
+          return i < last ? Queue.offer(queues[i + 1], next) : Deferred.succeed(done, (next as Done).result)
+        })
       )
     }
-    yield* Queue.offer(queues[0], 0)
+    yield* Queue.offer(queues[0], start)
     return done
   })
 
-const pipelineRun = (length: number) => Effect.flatMap(startPipeline(length), Deferred.await)
+const start = { _tag: "StartEvent" }
+
+// Start → E1 … E9 → Done, as ours.
+const chainHands: ReadonlyArray<Hand> = [
+  () => new hops[0]({ hop: 1 }),
+  ...hops.map((_, i): Hand => (ev) => i < 8 ? new hops[i + 1]({ hop: ev.hop + 1 }) : new Done({ result: ev.hop }))
+]
 
 export const chainRuns = (runs: number) => (): Promise<Sample> =>
   time(() =>
     Effect.runPromise(Effect.gen(function*() {
-      for (let i = 0; i < runs; i++) yield* pipelineRun(10)
+      for (let i = 0; i < runs; i++) yield* Deferred.await(yield* startPipeline(chainHands))
     }))
   )
 
 export const fanout = (n: number) => (): Promise<Sample> =>
   time(() =>
     Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const items = yield* Queue.unbounded<number>()
-      const answers = yield* Queue.unbounded<number>()
+      const items = yield* Queue.unbounded<Item>()
+      const answers = yield* Queue.unbounded<Answer>()
       for (let w = 0; w < 4; w++) {
         yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.takeBetween(items, 1, 1024), (batch) =>
-          Queue.offerAll(answers, batch))))
+          Queue.offerAll(answers, Chunk.map(batch, (item) => new Answer({ n: item.n }))))))
       }
       const collector = yield* Effect.fork(Effect.gen(function*() {
-        const collected: Array<number> = []
+        const collected: Array<Answer> = []
         while (collected.length < n) {
           for (const answer of yield* Queue.takeBetween(answers, 1, n)) collected.push(answer)
         }
-        return collected.length
+        return new Done({ result: collected.length })
       }))
-      for (let i = 0; i < n; i++) yield* Queue.offer(items, i)
+      for (let i = 0; i < n; i++) yield* Queue.offer(items, new Item({ n: i }))
       yield* Fiber.join(collector)
     })))
   )
+
+// Start → Link → Link2 → Done, as ours.
+const smallHands: ReadonlyArray<Hand> = [
+  () => new Link({ hop: 1 }),
+  (ev: Link) => new Link2({ hop: ev.hop + 1 }),
+  (ev: Link2) => new Done({ result: ev.hop })
+]
 
 export const concurrent = (runs: number) => (): Promise<Sample> =>
   time(() =>
     Effect.runPromise(Effect.gen(function*() {
       const runsDone = []
-      for (let i = 0; i < runs; i++) runsDone.push(yield* startPipeline(3))
+      for (let i = 0; i < runs; i++) runsDone.push(yield* startPipeline(smallHands))
       for (const done of runsDone) yield* Deferred.await(done)
     }))
   )
@@ -72,8 +89,9 @@ export const waiting = (runs: number) => (): Promise<Sample> =>
     const parked = await Effect.runPromise(Effect.gen(function*() {
       const entries = []
       for (let i = 0; i < runs; i++) {
-        const reply = yield* Deferred.make<number>()
-        entries.push({ reply, fiber: yield* Effect.forkDaemon(Deferred.await(reply)) })
+        const reply = yield* Deferred.make<Reply>()
+        const fiber = yield* Effect.forkDaemon(Effect.map(Deferred.await(reply), (reply) => new Done({ result: reply.n })))
+        entries.push({ reply, fiber })
       }
       yield* Effect.yieldNow()
       return entries
@@ -81,7 +99,7 @@ export const waiting = (runs: number) => (): Promise<Sample> =>
     return {
       release: () =>
         Effect.runPromise(Effect.gen(function*() {
-          for (const { reply } of parked) yield* Deferred.succeed(reply, 1)
+          for (const { reply } of parked) yield* Deferred.succeed(reply, new Reply({ n: 1 }))
           for (const { fiber } of parked) yield* Fiber.join(fiber)
         }))
     }

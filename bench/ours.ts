@@ -1,30 +1,22 @@
 /**
  * The benchmark shapes written with effect-workflows.
  */
-import { Effect, Exit, Option, Schema, Scope } from "effect"
+import { Effect, Exit, Option, Scope } from "effect"
 // Imported by path, not by package name: the benchmark runs the compiled output (see run.ts).
 import { Event, Step, Workflow } from "../src/index.js"
+import { Answer, hops, Item, Link, Link2, Reply } from "./events.js"
 import type { Sample } from "./harness.js"
 import { heapPerUnit, time } from "./harness.js"
 
-class Link extends Schema.TaggedClass<Link>()("Link", { hop: Schema.Number }) {}
-class Link2 extends Schema.TaggedClass<Link2>()("Link2", { hop: Schema.Number }) {}
-class Item extends Schema.TaggedClass<Item>()("Item", { n: Schema.Number }) {}
-class Answer extends Schema.TaggedClass<Answer>()("Answer", { n: Schema.Number }) {}
-class Reply extends Schema.TaggedClass<Reply>()("Reply", { n: Schema.Number }) {}
-
 const settings = { validation: false, timeout: null } as const
 
-// chain: Start → E1 … E9 → Stop, one event class per hop so that every step has its own tag.
-const hops = Array.from({ length: 9 }, (_, i) =>
-  Schema.TaggedClass<any>()(`E${i + 1}`, { hop: Schema.Number }) as unknown as Event.EventClass<{ _tag: string; hop: number }>)
+// chain: Start → E1 … E9 → Stop
 const chainSteps = [
-  Step.make("s0", { on: Event.StartEvent, emits: [hops[0]] }, () => Effect.succeed(new (hops[0] as any)({ hop: 1 }))),
+  Step.make("s0", { on: Event.StartEvent, emits: [hops[0]] }, () => Effect.succeed(new hops[0]({ hop: 1 }))),
   ...hops.map((cls, i) =>
     i < 8
-      ? Step.make(`s${i + 1}`, { on: cls, emits: [hops[i + 1]] }, (ev: any) =>
-        Effect.succeed(new (hops[i + 1] as any)({ hop: ev.hop + 1 })))
-      : Step.make(`s${i + 1}`, { on: cls, emits: [Event.StopEvent] }, (ev: any) =>
+      ? Step.make(`s${i + 1}`, { on: cls, emits: [hops[i + 1]] }, (ev) => Effect.succeed(new hops[i + 1]({ hop: ev.hop + 1 })))
+      : Step.make(`s${i + 1}`, { on: cls, emits: [Event.StopEvent] }, (ev) =>
         Effect.succeed(new Event.StopEvent({ result: ev.hop })))
   )
 ]
