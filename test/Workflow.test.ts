@@ -12,7 +12,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { Event, RetryPolicy, StateStore, Step, Workflow, WorkflowError } from "effect-workflows"
+import { Event, RetryPolicy, StateStore, Step, Workflow, WorkflowError, type WorkflowHandler } from "effect-workflows"
 import { collect, tags, waitFor, waitIdle } from "./utils/streams.js"
 
 // -------------------------------------------------------------------------------------------------
@@ -669,6 +669,63 @@ describe("run timeout", () => {
       expect(yield* collect(handler.events)).toEqual([
         new Event.WorkflowTimedOutEvent({ timeout: 45, activeSteps: ["slow"] })
       ])
+    }))
+})
+
+describe("run timeouts of many runs", () => {
+  const waitingFor = (name: string, timeout: Duration.DurationInput) =>
+    Workflow.make({
+      name,
+      timeout,
+      steps: [
+        Step.make("wait", { on: StartEvent, emits: [StopEvent] }, (_, ctx) =>
+          Effect.map(ctx.waitForEvent(HumanResponseEvent), (ev) => stop(ev.response)))
+      ]
+    })
+
+  it.scoped("each run times out at its own deadline, whatever order the runs started in", () =>
+    Effect.gen(function*() {
+      const long = yield* Workflow.start(waitingFor("long", "30 seconds"))
+      yield* TestClock.adjust("5 seconds")
+      const short = yield* Workflow.start(waitingFor("short", "10 seconds"))
+      const alsoLong = yield* Workflow.start(waitingFor("long", "30 seconds"))
+      const ended = (handler: WorkflowHandler.WorkflowHandler<any, any, any>) => handler.isDone
+      yield* TestClock.adjust("9 seconds") // t = 14
+      expect([yield* ended(long), yield* ended(short), yield* ended(alsoLong)]).toEqual([false, false, false])
+      yield* TestClock.adjust("1 second") // t = 15: the short one, started at 5
+      expect([yield* ended(long), yield* ended(short), yield* ended(alsoLong)]).toEqual([false, true, false])
+      yield* TestClock.adjust("15 seconds") // t = 30
+      expect([yield* ended(long), yield* ended(short), yield* ended(alsoLong)]).toEqual([true, true, false])
+      yield* TestClock.adjust("5 seconds") // t = 35
+      expect(yield* ended(alsoLong)).toBe(true)
+      expect((yield* Effect.flip(short.result)).message).toBe("Operation timed out after 10 seconds. No steps active")
+      expect((yield* Effect.flip(alsoLong.result)).message).toBe("Operation timed out after 30 seconds. No steps active")
+    }))
+
+  it.scoped("a run that ends before its deadline does not time out, and leaves no timer behind", () =>
+    Effect.gen(function*() {
+      const answered = yield* Workflow.start(waitingFor("answered", "10 seconds"))
+      const unanswered = yield* Workflow.start(waitingFor("unanswered", "20 seconds"))
+      yield* TestClock.adjust("5 seconds")
+      yield* answered.sendEvent(new HumanResponseEvent({ response: "yes" }))
+      expect(yield* answered.result).toBe("yes")
+      yield* TestClock.adjust("10 seconds") // t = 15: past the answered run's deadline
+      expect(yield* unanswered.isDone).toBe(false)
+      yield* TestClock.adjust("5 seconds") // t = 20
+      expect((yield* Effect.flip(unanswered.result))._tag).toBe("WorkflowTimeoutError")
+      yield* Effect.yieldNow()
+      expect(Array.from(yield* TestClock.sleeps())).toEqual([])
+    }))
+
+  it.scoped("a run whose steps do not wait sets no timer at all", () =>
+    Effect.gen(function*() {
+      const wf = Workflow.make({
+        name: "quick",
+        steps: [Step.make("quick", { on: StartEvent, emits: [StopEvent] }, () => Effect.succeed(stop(1)))]
+      })
+      const handler = yield* Workflow.start(wf)
+      expect(yield* handler.result).toBe(1)
+      expect(Array.from(yield* TestClock.sleeps())).toEqual([])
     }))
 })
 

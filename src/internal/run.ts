@@ -19,6 +19,7 @@ import type * as StateStore from "../StateStore.js"
 import type * as Step from "../Step.js"
 import type * as Workflow from "../Workflow.js"
 import type { RunMembers } from "./context.js"
+import type { Deadline } from "./deadlines.js"
 
 /** @internal */
 export interface Attempt {
@@ -189,7 +190,7 @@ export class Run {
   /** The run's fibers (workers, retry delays, the wait for a concurrency permit). */
   readonly fibers = new Set<Fiber.RuntimeFiber<void>>()
   /** The run timeout's fiber: not a step fiber, so the end does not wait for it. */
-  timer: Fiber.RuntimeFiber<void> | undefined = undefined
+  deadline: Deadline | undefined = undefined
   /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
   permit = false
   /** Whether the run has begun: routed its start event (after taking a permit, if limited). */

@@ -8,7 +8,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Runtime from "effect/Runtime"
@@ -23,6 +22,7 @@ import * as WorkflowContext from "../WorkflowContext.js"
 import type * as WorkflowHandler from "../WorkflowHandler.js"
 import * as WorkflowError from "../WorkflowError.js"
 import { CurrentContext, sendEvent } from "./context.js"
+import * as deadlines from "./deadlines.js"
 import * as run_ from "./run.js"
 import * as stateStore from "./stateStore.js"
 import { worker } from "./worker.js"
@@ -211,7 +211,7 @@ const driver: run_.Driver = {
     startWorker(run, stepRun, execution, false)
   },
   end: (run) => {
-    run.timer?.unsafeInterruptAsFork(FiberId.none)
+    if (run.deadline !== undefined) deadlines.remove(run.deadline)
     const current = Fiber.getCurrentFiber()
     let others = run.permit
     for (const fiber of run.fibers) {
@@ -237,17 +237,15 @@ const close = (run: run_.Run): Effect.Effect<void> =>
     run.done = true
     run_.wakeResumptions(run)
     run.live?.unsafeOffer(closedIndex)
-    const timer = run.timer
+    if (run.deadline !== undefined) deadlines.remove(run.deadline)
     // Usually the run has ended before its scope closes, and nothing of it is left to stop.
     if (
-      run.exit !== undefined && run.fibers.size === 0 && !run.permit &&
-      (timer === undefined || timer.unsafePoll() !== null)
+      run.exit !== undefined && run.fibers.size === 0 && !run.permit
     ) {
       run.complete(run.exit)
       return Effect.void
     }
     return Fiber.interruptAll(run.fibers).pipe(
-      Effect.zipRight(run.timer === undefined ? Effect.void : Fiber.interrupt(run.timer)),
       Effect.zipRight(releasePermit(run)),
       Effect.zipRight(
         Effect.fiberIdWith((id) => Effect.sync(() => run.complete(run.exit ?? Exit.interrupt(id))))
@@ -258,13 +256,7 @@ const close = (run: run_.Run): Effect.Effect<void> =>
 const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   if (run.done) return
   run.begun = true
-  const timeout = run.workflow.timeout
-  if (Option.isSome(timeout)) {
-    run.timer = Runtime.runFork(run.runtime)(
-      Effect.delay(Effect.sync(() => timeOut(run, timeout.value)), timeout.value),
-      { immediate: false }
-    )
-  }
+  const begunAt = run.clock.unsafeCurrentTimeMillis()
   // The first workers start in place once the start event is routed: a run whose steps do not
   // wait has ended when it has started, and holds no memory meanwhile.
   const starting: Array<run_.Job> = run.starting = []
@@ -276,6 +268,15 @@ const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   run.starting = undefined
   for (const { stepRun, execution } of starting) {
     if (!run.done && !run.closed) startWorker(run, stepRun, execution, true)
+  }
+  // Only a run still going once its first steps have run needs its timeout watched; the timeout
+  // counts from the beginning.
+  const timeout = run.workflow.timeout
+  if (Option.isSome(timeout) && !run.done && !run.closed) {
+    const millis = Duration.toMillis(timeout.value)
+    if (millis !== Infinity) {
+      run.deadline = deadlines.add(run.clock, run.runtime, begunAt + millis, () => timeOut(run, timeout.value))
+    }
   }
 }
 
