@@ -187,8 +187,8 @@ export class Run {
   handoff: Job | undefined = undefined
   /** While the run begins, the executions whose workers start once its first events are routed. */
   starting: Array<Job> | undefined = undefined
-  /** The run's fibers (workers, retry delays, the wait for a concurrency permit). */
-  readonly fibers = new Set<Fiber.RuntimeFiber<void>>()
+  /** The run's fibers (workers, retry delays, the wait for a concurrency permit), once it has any. */
+  fibers: Set<Fiber.RuntimeFiber<void>> | undefined = undefined
   /** The run timeout's fiber: not a step fiber, so the end does not wait for it. */
   deadline: Deadline | undefined = undefined
   /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
@@ -240,9 +240,21 @@ export class Run {
   complete(exit: Exit.Exit<any, any>): void {
     if (this.completed !== undefined) return
     this.completed = exit
+    if (this.fibers === undefined || this.fibers.size === 0) this.settle()
     const observers = this.observers
     this.observers = undefined
     if (observers !== undefined) for (const observer of observers) observer(exit)
+  }
+
+  /** Called once the run has completed and no fiber of it is left: nothing remains to close. */
+  onSettled: (() => void) | undefined = undefined
+
+  /** The run has completed and its last fiber has exited. */
+  settle(): void {
+    this.fibers = undefined
+    const onSettled = this.onSettled
+    this.onSettled = undefined
+    onSettled?.()
   }
 
   /** Calls `observer` with the result when it is set (not if it already is). */
@@ -255,8 +267,14 @@ export class Run {
     if (index >= 0) this.observers!.splice(index, 1)
   }
 
+  private _runId: string | undefined
+  /** The run's id: the one it was given, or a random UUID made when first read. */
+  get runId(): string {
+    return this._runId ??= crypto.randomUUID()
+  }
+
   constructor(
-    readonly runId: string,
+    runId: string | undefined,
     readonly workflow: Workflow.Any,
     /** Makes the run's state store, the first time it is used. */
     private readonly makeStore: () => StateStore.StateStore<any>,
@@ -266,6 +284,7 @@ export class Run {
     readonly semaphore: Effect.Semaphore | undefined,
     private readonly driver: Driver
   ) {
+    this._runId = runId
     this.plan = planOf(workflow)
     this.stepRuns = this.plan.steps.map((stepPlan) => new StepRun(stepPlan))
     this.stopTag = workflow.stop._tag

@@ -94,8 +94,8 @@ const closedIndex = -1
 /** The run's log from the start, then what is published live, up to the terminal event. */
 const published = (run: run_.Run): Stream.Stream<run_.Published> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    // A closed run publishes nothing more: its log is all there is.
-    if (run.closed) return Stream.fromIterable(run.log)
+    // An ended (or closed) run publishes nothing more: its log is all there is.
+    if (run.done) return Stream.fromIterable(run.log)
     const made = run.live === undefined ? yield* PubSub.unbounded<number>() : run.live
     // the first subscribers may race to make the PubSub: the first one made is kept
     const live = yield* PubSub.subscribe(run.live ??= made)
@@ -179,8 +179,12 @@ const releasePermit = (run: run_.Run) =>
   })
 
 const track = (run: run_.Run, fiber: Fiber.RuntimeFiber<void>): void => {
-  run.fibers.add(fiber)
-  fiber.addObserver(() => run.fibers.delete(fiber))
+  const fibers = run.fibers ??= new Set()
+  fibers.add(fiber)
+  fiber.addObserver(() => {
+    fibers.delete(fiber)
+    if (fibers.size === 0 && run.completed !== undefined && run.fibers === fibers) run.settle()
+  })
 }
 
 /**
@@ -214,14 +218,14 @@ const driver: run_.Driver = {
     if (run.deadline !== undefined) deadlines.remove(run.deadline)
     const current = Fiber.getCurrentFiber()
     let others = run.permit
-    for (const fiber of run.fibers) {
+    for (const fiber of run.fibers ?? []) {
       if (others) break
       others = Option.isNone(current) || fiber !== current.value
     }
     // Usually the run ends in its last step's fiber, with nothing else to interrupt or release.
     if (!others) return run.complete(run.exit!)
     Runtime.runFork(run.runtime)(
-      Fiber.interruptAll(run.fibers).pipe(Effect.zipRight(releasePermit(run)), Effect.zipRight(completeResult(run))),
+      Fiber.interruptAll(run.fibers ?? []).pipe(Effect.zipRight(releasePermit(run)), Effect.zipRight(completeResult(run))),
       { immediate: false }
     )
   }
@@ -240,18 +244,30 @@ const close = (run: run_.Run): Effect.Effect<void> =>
     if (run.deadline !== undefined) deadlines.remove(run.deadline)
     // Usually the run has ended before its scope closes, and nothing of it is left to stop.
     if (
-      run.exit !== undefined && run.fibers.size === 0 && !run.permit
+      run.exit !== undefined && (run.fibers === undefined || run.fibers.size === 0) && !run.permit
     ) {
       run.complete(run.exit)
       return Effect.void
     }
-    return Fiber.interruptAll(run.fibers).pipe(
+    return Fiber.interruptAll(run.fibers ?? []).pipe(
       Effect.zipRight(releasePermit(run)),
       Effect.zipRight(
         Effect.fiberIdWith((id) => Effect.sync(() => run.complete(run.exit ?? Exit.interrupt(id))))
       )
     )
   })
+
+/**
+ * Closes the run when `scope` closes. The scope holds the run only until it has settled (ended,
+ * with no fiber left): a long-lived scope does not keep every run it ever started.
+ */
+const closeWith = (scope: Scope.Scope, run: run_.Run): Effect.Effect<void> => {
+  const held: { run: run_.Run | undefined } = { run }
+  run.onSettled = () => {
+    held.run = undefined
+  }
+  return Scope.addFinalizerExit(scope, () => held.run === undefined ? Effect.void : close(held.run))
+}
 
 const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   if (run.done) return
@@ -318,7 +334,7 @@ export const startIn = <Start, Result, E, R, S>(
     ): Effect.Effect<run_.Run, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError> => {
       const given = options?.store
       const run = new run_.Run(
-        options?.runId ?? crypto.randomUUID(),
+        options?.runId,
         self,
         () => given ?? stateStore.unsafeMake<any>(initial, self.state),
         Context.get(fiber.currentDefaultServices, Clock.Clock),
@@ -333,7 +349,7 @@ export const startIn = <Start, Result, E, R, S>(
       )
       return scope === undefined
         ? Effect.succeed(launch(run, event))
-        : Effect.map(Scope.addFinalizerExit(scope, () => close(run)), () => launch(run, event))
+        : Effect.map(closeWith(scope, run), () => launch(run, event))
     }
     const typedState = options?.store === undefined && Option.isSome(self.state) ? self.state.value : undefined
     if (typedState === undefined && (self.validation === false || validated.has(self))) {
