@@ -26,50 +26,63 @@ export const worker = (
   first: run_.Execution,
   current: CurrentContext
 ): Effect.Effect<void> => {
+  const self = new Worker(run, current, stepRun, first)
+  return Effect.suspend(() => self.execute(stepRun, first))
+}
+
+/**
+ * A worker fiber's state. It runs one execution at a time, so it is itself the pair of
+ * continuations of every execution it runs (none is made per execution).
+ */
+class Worker {
+  constructor(
+    readonly run: run_.Run,
+    readonly current: CurrentContext,
+    /** The execution in progress. */
+    private stepRun: run_.StepRun,
+    private execution: run_.Execution
+  ) {}
+
+  // Called when the execution starts (never ahead of time): it reads the clock.
+  execute(stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> {
+    const run = this.run
+    const startedAt = run.clock.unsafeCurrentTimeMillis()
+    const attempt = execution.attempt
+    if (attempt.firstAttemptAt === undefined) attempt.firstAttemptAt = startedAt
+    this.stepRun = stepRun
+    this.execution = execution
+    const ctx = makeContext(run, stepRun, execution, startedAt)
+    this.current.current = ctx
+    return Effect.matchCauseEffect(stepRun.step.body(attempt.event, ctx) as Effect.Effect<unknown, unknown>, this)
+  }
+
+  readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+    const stepRun = this.stepRun
+    const execution = this.execution
+    return this.run.done
+      ? this.next(stepRun, execution)
+      : Effect.flatMap(onFailure(this.run, stepRun, execution, cause), () => this.next(stepRun, execution))
+  }
+
+  readonly onSuccess = (value: unknown): Effect.Effect<void> => {
+    if (!this.run.done) onSuccess(this.run, this.stepRun, this.execution, value)
+    return this.next(this.stepRun, this.execution)
+  }
+
   // What comes after an execution, decided when it has ended.
-  const next = (stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> => {
+  private next(stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> {
+    const run = this.run
     const handoff = run.handoff
     run.handoff = undefined
     const queued = run_.releaseSlot(run, stepRun, execution)
     if (queued !== undefined) {
       if (handoff !== undefined) run.spawn(handoff.stepRun, handoff.execution)
-      return execute(stepRun, queued)
+      return this.execute(stepRun, queued)
     }
-    if (handoff !== undefined) return execute(handoff.stepRun, handoff.execution)
+    if (handoff !== undefined) return this.execute(handoff.stepRun, handoff.execution)
     run_.announceIdle(run)
     return Effect.void
   }
-  // The execution in progress: a worker runs one at a time, so one pair of continuations made
-  // per worker serves all of them (none is made per execution).
-  let currentStepRun = stepRun
-  let currentExecution = first
-  const continuations = {
-    onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
-      const stepRun = currentStepRun
-      const execution = currentExecution
-      return run.done
-        ? next(stepRun, execution)
-        : Effect.flatMap(onFailure(run, stepRun, execution, cause), () => next(stepRun, execution))
-    },
-    onSuccess: (value: unknown): Effect.Effect<void> => {
-      const stepRun = currentStepRun
-      const execution = currentExecution
-      if (!run.done) onSuccess(run, stepRun, execution, value)
-      return next(stepRun, execution)
-    }
-  }
-  // Called when the execution starts (never ahead of time): it reads the clock.
-  const execute = (stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> => {
-    const startedAt = run.clock.unsafeCurrentTimeMillis()
-    const attempt = execution.attempt
-    if (attempt.firstAttemptAt === undefined) attempt.firstAttemptAt = startedAt
-    currentStepRun = stepRun
-    currentExecution = execution
-    const ctx = makeContext(run, stepRun, execution, startedAt)
-    current.current = ctx
-    return Effect.matchCauseEffect(stepRun.step.body(attempt.event, ctx) as Effect.Effect<unknown, unknown>, continuations)
-  }
-  return Effect.suspend(() => execute(stepRun, first))
 }
 
 const describe = (value: unknown): string =>
