@@ -4,7 +4,6 @@
  * of these functions, without yielding, so the state is always consistent between two of them.
  */
 import type * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import type * as Exit from "effect/Exit"
@@ -208,10 +207,6 @@ export class Run {
     return this._store ??= this.makeStore()
   }
 
-  /** The services the run was started with (the steps' requirements). */
-  get context(): Context.Context<never> {
-    return this.runtime.context
-  }
 
   /** Starts a worker fiber for an execution that holds a slot. */
   spawn(stepRun: StepRun, execution: Execution): void {
@@ -252,6 +247,8 @@ export class Run {
   /** The run has completed and its last fiber has exited. */
   settle(): void {
     this.fibers = undefined
+    // nothing of the run starts any more: what it started fibers with is let go
+    this.runtime = undefined
     const onSettled = this.onSettled
     this.onSettled = undefined
     onSettled?.()
@@ -279,8 +276,11 @@ export class Run {
     /** Makes the run's state store, the first time it is used. */
     private readonly makeStore: () => StateStore.StateStore<any>,
     readonly clock: Clock.Clock,
-    /** What the run was started with: the steps' services, the fiber refs of new fibers. */
-    readonly runtime: Runtime.Runtime<never>,
+    /**
+     * What the run was started with: the steps' services, the fiber refs of new fibers. Let go
+     * once the run has settled.
+     */
+    public runtime: Runtime.Runtime<never> | undefined,
     readonly semaphore: Effect.Semaphore | undefined,
     private readonly driver: Driver
   ) {

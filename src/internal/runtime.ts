@@ -192,11 +192,13 @@ const track = (run: run_.Run, fiber: Fiber.RuntimeFiber<void>): void => {
  * other, or in place when no transition is under way.
  */
 const startWorker = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution, inPlace: boolean): void => {
+  const started = run.runtime
+  if (started === undefined) return
   const current = new CurrentContext()
   const runtime = Runtime.make({
-    context: Context.add(run.context, WorkflowContext.WorkflowContext, current),
-    fiberRefs: run.runtime.fiberRefs,
-    runtimeFlags: run.runtime.runtimeFlags
+    context: Context.add(started.context, WorkflowContext.WorkflowContext, current),
+    fiberRefs: started.fiberRefs,
+    runtimeFlags: started.runtimeFlags
   })
   track(run, Runtime.runFork(runtime)(worker(run, stepRun, execution, current), { immediate: inPlace }))
 }
@@ -204,7 +206,7 @@ const startWorker = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execu
 const driver: run_.Driver = {
   // Scheduled, not started in place: transitions of the run never re-enter each other.
   fork: (run, effect) => {
-    if (!run.closed) track(run, Runtime.runFork(run.runtime)(effect, { immediate: false }))
+    if (!run.closed && run.runtime !== undefined) track(run, Runtime.runFork(run.runtime)(effect, { immediate: false }))
   },
   spawn: (run, stepRun, execution) => {
     if (run.closed) return
@@ -224,7 +226,7 @@ const driver: run_.Driver = {
     }
     // Usually the run ends in its last step's fiber, with nothing else to interrupt or release.
     if (!others) return run.complete(run.exit!)
-    Runtime.runFork(run.runtime)(
+    Runtime.runFork(run.runtime!)(
       Fiber.interruptAll(run.fibers ?? []).pipe(Effect.zipRight(releasePermit(run)), Effect.zipRight(completeResult(run))),
       { immediate: false }
     )
@@ -291,10 +293,18 @@ const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   if (Option.isSome(timeout) && !run.done && !run.closed) {
     const millis = Duration.toMillis(timeout.value)
     if (millis !== Infinity) {
-      run.deadline = deadlines.add(run.clock, run.runtime, begunAt + millis, () => timeOut(run, timeout.value))
+      run.deadline = deadlines.add(run.clock, run.runtime!, begunAt + millis, () => timeOut(run, timeout.value))
     }
   }
 }
+
+/** Makes the run's store when first used; it holds no more than it needs (the run keeps it). */
+const storeMaker = (
+  given: StateStore.StateStore<any> | undefined,
+  initial: unknown,
+  schema: Option.Option<any>
+) =>
+() => given ?? stateStore.unsafeMake<any>(initial, schema)
 
 /** Begins a run: at once, or when its workflow's concurrency limit gives it a permit. */
 const launch = (run: run_.Run, event: Event.AnyEvent): run_.Run => {
@@ -332,11 +342,10 @@ export const startIn = <Start, Result, E, R, S>(
       event: Event.AnyEvent,
       initial: unknown
     ): Effect.Effect<run_.Run, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError> => {
-      const given = options?.store
       const run = new run_.Run(
         options?.runId,
         self,
-        () => given ?? stateStore.unsafeMake<any>(initial, self.state),
+        storeMaker(options?.store, initial, self.state),
         Context.get(fiber.currentDefaultServices, Clock.Clock),
         // interruptible: the run's fibers inherit these flags, whatever region the run starts in
         Runtime.make({
