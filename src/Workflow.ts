@@ -328,7 +328,8 @@ export const run: <Start, Result, E, R, S>(
  * Validates and starts a run; the handler lives in the current Scope (closing it interrupts the
  * run). The run's first steps start at once, on fibers of their own, and run until they wait
  * or yield: a run whose steps never wait may have ended when `start` returns. Its events stay
- * readable from `handler.events` either way.
+ * readable from `handler.events` either way. (In a scope that has closed already, a run is
+ * interrupted once its first steps wait.)
  *
  * @example
  * ```ts

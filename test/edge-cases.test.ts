@@ -200,6 +200,32 @@ describe("after the scope closes", () => {
     }))
 })
 
+describe("a scope that has closed already", () => {
+  it.effect("a run started in it is interrupted once its first step waits", () =>
+    Effect.gen(function*() {
+      const step = Step.make("s", { on: StartEvent, emits: [StopEvent] }, (_, ctx) =>
+        Effect.map(ctx.waitForEvent(Go), () => stop("ok")))
+      const wf = Workflow.make({ name: "closed-before-start", steps: [step] })
+      const scope = yield* Scope.make()
+      yield* Scope.close(scope, Exit.void)
+      const handler = yield* Scope.extend(Workflow.start(wf), scope)
+      const exit = yield* Effect.exit(handler.result)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(yield* handler.isDone).toBe(true)
+      expect(yield* handler.runningSteps).toEqual([])
+    }))
+
+  it.effect("a run started in it whose steps do not wait ends as usual", () =>
+    Effect.gen(function*() {
+      const step = Step.make("s", { on: StartEvent, emits: [StopEvent] }, () => Effect.succeed(stop("done")))
+      const wf = Workflow.make({ name: "closed-quick", steps: [step] })
+      const scope = yield* Scope.make()
+      yield* Scope.close(scope, Exit.void)
+      const handler = yield* Scope.extend(Workflow.start(wf), scope)
+      expect(yield* handler.result).toBe("done")
+    }))
+})
+
 // -------------------------------------------------------------------------------------------------
 // the first subscribers
 // -------------------------------------------------------------------------------------------------

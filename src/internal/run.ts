@@ -244,6 +244,11 @@ export class Run {
   /** Called once the run has completed and no fiber of it is left: nothing remains to close. */
   onSettled: (() => void) | undefined = undefined
 
+  /** Whether the run has completed and its last fiber has exited. */
+  get settled(): boolean {
+    return this.completed !== undefined && this.fibers === undefined
+  }
+
   /** The run has completed and its last fiber has exited. */
   settle(): void {
     this.fibers = undefined

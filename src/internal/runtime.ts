@@ -260,8 +260,9 @@ const close = (run: run_.Run): Effect.Effect<void> =>
   })
 
 /**
- * Closes the run when `scope` closes. The scope holds the run only until it has settled (ended,
- * with no fiber left): a long-lived scope does not keep every run it ever started.
+ * Closes the run when `scope` closes (at once if it has closed already). The scope holds the run
+ * only until it has settled (ended, with no fiber left): a long-lived scope does not keep every
+ * run it ever started.
  */
 const closeWith = (scope: Scope.Scope, run: run_.Run): Effect.Effect<void> => {
   const held: { run: run_.Run | undefined } = { run }
@@ -356,9 +357,10 @@ export const startIn = <Start, Result, E, R, S>(
         concurrencyLimit(self),
         driver
       )
-      return scope === undefined
-        ? Effect.succeed(launch(run, event))
-        : Effect.map(closeWith(scope, run), () => launch(run, event))
+      launch(run, event)
+      // A run that has already ended and settled (its first steps did not wait) leaves its scope
+      // nothing to close.
+      return scope === undefined || run.settled ? Effect.succeed(run) : Effect.as(closeWith(scope, run), run)
     }
     const typedState = options?.store === undefined && Option.isSome(self.state) ? self.state.value : undefined
     if (typedState === undefined && (self.validation === false || validated.has(self))) {
