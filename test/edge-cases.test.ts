@@ -13,9 +13,10 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as Scheduler from "effect/Scheduler"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
-import { Event, Step, Workflow } from "effect-workflows"
+import { Event, type StateStore, Step, Workflow, type WorkflowError } from "effect-workflows"
 import { collect, tags, waitIdle } from "./utils/streams.js"
 
 class Answer extends Schema.TaggedClass<Answer>()("Answer", { text: Schema.String }) {}
@@ -352,5 +353,78 @@ describe("WorkflowFailedEvent", () => {
       const failed = (yield* collect(handler.events)).at(-1) as Event.WorkflowFailedEvent
       // actual: attempts 2, elapsedSeconds 1 (the third execution's failure is not counted)
       expect({ attempts: failed.attempts, elapsedSeconds: failed.elapsedSeconds }).toEqual({ attempts: 3, elapsedSeconds: 2 })
+    }))
+})
+
+// -------------------------------------------------------------------------------------------------
+// runs that begin in place (found by a review of the engine's performance changes)
+// -------------------------------------------------------------------------------------------------
+
+class Depth extends Schema.TaggedClass<Depth>()("Depth", { n: Schema.Number }) {}
+
+describe("runs that begin in place", () => {
+  it.effect("a Workflow.start interrupted while its run begins still leaves the run to its scope", () =>
+    Effect.gen(function*() {
+      let alive = 0
+      let caller: Fiber.RuntimeFiber<unknown, unknown> | undefined
+      const step = Step.make("s", { on: StartEvent, emits: [StopEvent] }, () =>
+        Effect.gen(function*() {
+          alive++
+          // the caller is interrupted while its start of this run is under way
+          caller!.unsafeInterruptAsFork(caller!.id())
+          return yield* Effect.never
+        }).pipe(Effect.ensuring(Effect.sync(() => alive--))))
+      const wf = Workflow.make({ name: "interrupted-start", steps: [step] })
+      const fiber = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
+        caller = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((self) => Effect.succeed(self))
+        yield* Workflow.start(wf)
+        return yield* Effect.never
+      })))
+      const exit = yield* Fiber.await(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      // actual: 1 (the run began, the caller was interrupted before the scope knew of the run)
+      expect(alive).toBe(0)
+    }))
+
+  it.effect("runs nested 1,000 deep (a step that runs its own workflow) do not overflow the stack", () =>
+    Effect.gen(function*() {
+      const recursive: Workflow.Workflow<Depth, unknown, WorkflowError.WorkflowError, never, StateStore.DictState> = Workflow
+        .make({
+        name: "recursive",
+        start: Depth,
+        steps: [
+          Step.make(
+            "s",
+            { on: Depth, emits: [StopEvent] },
+            (ev: Depth): Effect.Effect<Event.StopEvent, WorkflowError.WorkflowError> =>
+              ev.n === 0
+                ? Effect.succeed(stop(0))
+                : Effect.map(Workflow.run(recursive, new Depth({ n: ev.n - 1 })), (inner) => stop(Number(inner) + 1))
+          )
+        ]
+      })
+      // actual: a RangeError defect, or a run that hangs
+      expect(yield* Effect.exit(Workflow.run(recursive, new Depth({ n: 1000 })))).toEqual(Exit.succeed(1000))
+    }))
+
+  it.effect("the run timeouts of a clock do not depend on the scheduler of the run that set one first", () =>
+    Effect.gen(function*() {
+      const waiting = (name: string, timeout: Duration.DurationInput) =>
+        Workflow.make({
+          name,
+          timeout,
+          steps: [Step.make("s", { on: StartEvent, emits: [StopEvent] }, (_, ctx) =>
+            Effect.map(ctx.waitForEvent(Go), () => stop("go")))]
+        })
+      const stalled = new Scheduler.ControlledScheduler() // never stepped
+      const scopeA = yield* Scope.make()
+      const scopeB = yield* Scope.make()
+      yield* Scope.extend(Workflow.start(waiting("a", "1 second")), scopeA).pipe(Effect.withScheduler(stalled))
+      const b = yield* Scope.extend(Workflow.start(waiting("b", "10 seconds")), scopeB)
+      yield* TestClock.adjust("11 seconds")
+      // actual: false (the one timer fiber ran on the stalled scheduler of the first run)
+      expect(yield* b.isDone).toBe(true)
+      expect((yield* Effect.flip(b.result))._tag).toBe("WorkflowTimeoutError")
+      yield* Scope.close(scopeB, Exit.void)
     }))
 })

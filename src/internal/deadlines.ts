@@ -55,22 +55,16 @@ const sleep = (list: Deadlines): Effect.Effect<void> =>
     return Effect.zipRight(list.clock.sleep(Duration.millis(head.at - now)), sleep(list))
   })
 
-const wake = (list: Deadlines, runtime: Runtime.Runtime<never>): void => {
+// The sleeper needs nothing but its clock: it runs on the default runtime, so that it holds
+// nothing of (and does not depend on the scheduler of) the run that happened to start it.
+const wake = (list: Deadlines): void => {
   list.sleeper?.unsafeInterruptAsFork(FiberId.none)
   list.wakeAt = list.head!.at
-  list.sleeper = Runtime.runFork(runtime)(sleep(list), { immediate: false })
+  list.sleeper = Runtime.runFork(Runtime.defaultRuntime)(sleep(list), { immediate: false })
 }
 
-/**
- * Calls `fire` once `clock` reaches `at`, unless the deadline is removed first. The list's fiber
- * is forked with `runtime` when it is not running. @internal
- */
-export const add = (
-  clock: Clock.Clock,
-  runtime: Runtime.Runtime<never>,
-  at: number,
-  fire: () => void
-): Deadline => {
+/** Calls `fire` once `clock` reaches `at`, unless the deadline is removed first. @internal */
+export const add = (clock: Clock.Clock, at: number, fire: () => void): Deadline => {
   let list = lists.get(clock)
   if (list === undefined) {
     list = { clock, head: undefined, tail: undefined, sleeper: undefined, wakeAt: Infinity }
@@ -86,7 +80,7 @@ export const add = (
   else deadline.prev.next = deadline
   if (deadline.next === undefined) list.tail = deadline
   else deadline.next.prev = deadline
-  if (list.sleeper === undefined || at < list.wakeAt) wake(list, runtime)
+  if (list.sleeper === undefined || at < list.wakeAt) wake(list)
   return deadline
 }
 

@@ -272,6 +272,10 @@ const closeWith = (scope: Scope.Scope, run: run_.Run): Effect.Effect<void> => {
   return Scope.addFinalizerExit(scope, () => held.run === undefined ? Effect.void : close(held.run))
 }
 
+/** How many runs are beginning in place on the stack now, and how many may. */
+let nested = 0
+const maxNested = 16
+
 const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   if (run.done) return
   run.begun = true
@@ -279,14 +283,25 @@ const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   // The first workers start in place once the start event is routed: a run whose steps do not
   // wait has ended when it has started, and holds no memory meanwhile.
   const starting: Array<run_.Job> = run.starting = []
-  run_.route(run, event)
-  // what was sent while the run waited for its permit follows its start event
-  const early = run.early
-  run.early = undefined
-  if (early !== undefined) for (const { event, target } of early) run_.route(run, event, target)
-  run.starting = undefined
-  for (const { stepRun, execution } of starting) {
-    if (!run.done && !run.closed) startWorker(run, stepRun, execution, true)
+  try {
+    run_.route(run, event)
+    // what was sent while the run waited for its permit follows its start event
+    const early = run.early
+    run.early = undefined
+    if (early !== undefined) for (const { event, target } of early) run_.route(run, event, target)
+  } finally {
+    run.starting = undefined
+  }
+  // Runs started by steps of runs started in place nest on the stack: past a few levels, the
+  // first workers are scheduled instead.
+  const inPlace = nested < maxNested
+  if (inPlace) nested++
+  try {
+    for (const { stepRun, execution } of starting) {
+      if (!run.done && !run.closed) startWorker(run, stepRun, execution, inPlace)
+    }
+  } finally {
+    if (inPlace) nested--
   }
   // Only a run still going once its first steps have run needs its timeout watched; the timeout
   // counts from the beginning.
@@ -294,7 +309,7 @@ const begin = (run: run_.Run, event: Event.AnyEvent): void => {
   if (Option.isSome(timeout) && !run.done && !run.closed) {
     const millis = Duration.toMillis(timeout.value)
     if (millis !== Infinity) {
-      run.deadline = deadlines.add(run.clock, run.runtime!, begunAt + millis, () => timeOut(run, timeout.value))
+      run.deadline = deadlines.add(run.clock, begunAt + millis, () => timeOut(run, timeout.value))
     }
   }
 }
@@ -357,10 +372,14 @@ export const startIn = <Start, Result, E, R, S>(
         concurrencyLimit(self),
         driver
       )
-      launch(run, event)
-      // A run that has already ended and settled (its first steps did not wait) leaves its scope
-      // nothing to close.
-      return scope === undefined || run.settled ? Effect.succeed(run) : Effect.as(closeWith(scope, run), run)
+      if (scope === undefined) return Effect.succeed(launch(run, event))
+      // Uninterruptible from the run's beginning until its scope knows it: an interruption in
+      // between would leave the run going with nobody to close it. A run that has already ended
+      // and settled (its first steps did not wait) leaves its scope nothing to close.
+      return Effect.uninterruptible(Effect.suspend(() => {
+        launch(run, event)
+        return run.settled ? Effect.succeed(run) : Effect.as(closeWith(scope, run), run)
+      }))
     }
     const typedState = options?.store === undefined && Option.isSome(self.state) ? self.state.value : undefined
     if (typedState === undefined && (self.validation === false || validated.has(self))) {
