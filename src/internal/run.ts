@@ -235,7 +235,7 @@ export class Run {
   complete(exit: Exit.Exit<any, any>): void {
     if (this.completed !== undefined) return
     this.completed = exit
-    if (this.fibers === undefined || this.fibers.size === 0) this.settle()
+    this.settleIfDone()
     const observers = this.observers
     this.observers = undefined
     if (observers !== undefined) for (const observer of observers) observer(exit)
@@ -249,8 +249,12 @@ export class Run {
     return this.completed !== undefined && this.fibers === undefined
   }
 
-  /** The run has completed and its last fiber has exited. */
-  settle(): void {
+  /**
+   * Settles the run once it has completed and its last fiber has exited (called on both): what
+   * started and tracked its fibers is let go, and its scope is told.
+   */
+  settleIfDone(): void {
+    if (this.completed === undefined || this.fibers?.size) return
     this.fibers = undefined
     // nothing of the run starts any more: what it started fibers with is let go
     this.runtime = undefined

@@ -183,7 +183,7 @@ const track = (run: run_.Run, fiber: Fiber.RuntimeFiber<void>): void => {
   fibers.add(fiber)
   fiber.addObserver(() => {
     fibers.delete(fiber)
-    if (fibers.size === 0 && run.completed !== undefined && run.fibers === fibers) run.settle()
+    run.settleIfDone()
   })
 }
 
