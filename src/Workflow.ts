@@ -367,8 +367,8 @@ export const start: <Start, Result, E, R, S>(
  * - the start class accepted by no step / the stop class emitted by no step:
  *   WorkflowConfigurationError
  * - "Step '{a}' cannot accept StopEvent. ..." (the stop class's tag in place of StopEvent)
- * - "The following events are consumed but never produced: {A, B}"
- * - "The following events are produced but never consumed: {A}"
+ * - "The following events are consumed but never produced: A, B"
+ * - "The following events are produced but never consumed: A"
  * - "Graph validation failed:\n  - [reachability] Unreachable steps: a, b\n    ..."
  *
  * @example

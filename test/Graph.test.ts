@@ -152,15 +152,24 @@ describe("Graph.validate", () => {
       expectFailure(
         make([step("a", StartEvent, [StopEvent]), step("c", C, [StopEvent]), step("b", [B, A], [StopEvent])]),
         invalid,
-        "The following events are consumed but never produced: {A, B, C}"
+        "The following events are consumed but never produced: A, B, C"
       ))
 
     it.effect("V5: events produced but never consumed", () =>
       expectFailure(
         make([step("a", StartEvent, [StopEvent, B, A])]),
         invalid,
-        "The following events are produced but never consumed: {A, B}"
+        "The following events are produced but never consumed: A, B"
       ))
+
+    it.effect("V5: one event produced but never consumed is named alone, without braces", () => {
+      class Orphan extends Schema.TaggedClass<Orphan>()("Orphan", {}) {}
+      return expectFailure(
+        make([step("a", StartEvent, [StopEvent, Orphan])]),
+        invalid,
+        "The following events are produced but never consumed: Orphan"
+      )
+    })
   })
 
   describe("graph checks", () => {

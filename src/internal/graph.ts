@@ -188,7 +188,8 @@ export const graphIssues = (wf: Workflow.Any, checks: ReadonlyArray<Graph.CheckN
 
 const configuration = (message: string) => new WorkflowConfigurationError({ message })
 const invalid = (message: string) => new WorkflowValidationError({ message })
-const braces = (tags: Iterable<string>) => `{${sorted(tags).join(", ")}}`
+// Listed as the original's tests show them: sorted, comma-separated, without braces.
+const listed = (tags: Iterable<string>) => sorted(tags).join(", ")
 
 /**
  * The first validation failure of a workflow, or `undefined` when it is valid.
@@ -252,13 +253,13 @@ export const check = (wf: Workflow.Any): WorkflowValidationError | WorkflowConfi
     !producers.has(tag) && tag !== start && tag !== humanResponse
   )
   if (neverProduced.length > 0) {
-    return invalid(`The following events are consumed but never produced: ${braces(neverProduced)}`)
+    return invalid(`The following events are consumed but never produced: ${listed(neverProduced)}`)
   }
   const neverConsumed = [...producers.keys()].filter((tag) =>
     !consumers.has(tag) && tag !== stop && tag !== inputRequired && tag !== humanResponse
   )
   if (neverConsumed.length > 0) {
-    return invalid(`The following events are produced but never consumed: ${braces(neverConsumed)}`)
+    return invalid(`The following events are produced but never consumed: ${listed(neverConsumed)}`)
   }
 
   const issues = graphIssues(wf, checkOrder.filter((name) => !skip.includes(name)))
