@@ -276,11 +276,9 @@ const makeStep = <Name extends string, In, Out, E, R>(
  * - `retry` re-runs a failed attempt as the `Schedule` decides (see `RetryPolicy`); the slot is
  *   freed during the delay and the event goes back through the step's queue.
  * - `timeout` bounds each attempt.
- * - The body runs on a worker fiber of the run, which may go on to run other executions (of this
- *   or the next step) after it: fibers the body forks with `Effect.fork` live as long as that
- *   worker, at the latest until the run ends, and `FiberRef`s the body sets without
- *   `Effect.locally` are seen by those later executions. Join what you fork, or fork it in a
- *   scope of your own.
+ * - Each execution is isolated as if it had a fiber of its own (a worker fiber runs many in
+ *   turn): the `FiberRef`s, log annotations and spans it sets are not seen by the next
+ *   execution, and the fibers it forks with `Effect.fork` are interrupted when it ends.
  *
  * @example
  * ```ts

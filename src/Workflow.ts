@@ -297,6 +297,12 @@ export interface RunOptions<S> {
    * `handler.store`. Consecutive runs given the same store see each other's state.
    */
   readonly store?: StateStore.StateStore<S> | undefined
+  /**
+   * Continue from a snapshot (a `Snapshot.Snapshot`, any JSON value holding one, or its JSON
+   * text), as `resume` does, except that a finished snapshot starts its new run with the start
+   * event given (when given); for an unfinished one the start event is ignored.
+   */
+  readonly snapshot?: unknown
 }
 
 /**
@@ -356,9 +362,74 @@ export const start: <Start, Result, E, R, S>(
   options?: RunOptions<NoInfer<S>>
 ) => Effect.Effect<
   WorkflowHandler.WorkflowHandler<Result, E, S>,
-  WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError,
+  | WorkflowError.WorkflowValidationError
+  | WorkflowError.WorkflowConfigurationError
+  | WorkflowError.ContextSerdeError,
   R | Scope.Scope
 > = runtime.start as any
+
+/**
+ * Continues a run from its snapshot (`handler.snapshot`, a JSON value holding one, or its JSON
+ * text), in the current Scope, as `start` does.
+ *
+ * The snapshot is decoded against the workflow first: a malformed document, another version,
+ * another workflow's snapshot, an unknown step, an event the workflow's own registry of event
+ * classes does not decode, or a state its schema rejects fails with `ContextSerdeError` naming
+ * the path. Nothing in a payload is ever imported, evaluated or instantiated outside that
+ * registry.
+ *
+ * - An unfinished snapshot (`isRunning: true`, also after a cancel) continues the same run: the
+ *   same `runId`, no new start event. Events whose execution was in progress re-execute **at
+ *   least once**, ahead of what was queued, in their original order; queued events keep their
+ *   retry bookkeeping (a retry waiting out its delay is due when it was); collect buffers are
+ *   as they were; waiters are armed at once (an event sent as soon as `resume` returns resolves
+ *   them) and their `waiterEvent` is not published again; the stream's sequence goes on. The run
+ *   timeout starts afresh.
+ * - A finished snapshot starts a new run (a new `runId`, the default start event; for another
+ *   start event use `start(wf, event, { snapshot })`) whose state is the snapshot's state.
+ *
+ * A dict state is decoded with the `Serializer` in context (`Serializer.json` when none).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * const ask = Step.make("ask", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
+ *   Effect.map(ctx.waitForEvent(Event.HumanResponseEvent), (answer) =>
+ *     new Event.StopEvent({ result: answer.response })))
+ * const wf = Workflow.make({ name: "ask", steps: [ask] })
+ *
+ * const program = Effect.gen(function* () {
+ *   // pause: snapshot while waiting, then cancel
+ *   const saved = yield* Effect.scoped(Effect.gen(function* () {
+ *     const handler = yield* Workflow.start(wf)
+ *     const snapshot = yield* handler.snapshot
+ *     yield* handler.cancel
+ *     return snapshot
+ *   }))
+ *   // later, maybe in another process: resume and answer
+ *   return yield* Effect.scoped(Effect.gen(function* () {
+ *     const handler = yield* Workflow.resume(wf, saved)
+ *     yield* handler.sendEvent(new Event.HumanResponseEvent({ response: "yes" }))
+ *     return yield* handler.result // "yes"
+ *   }))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const resume: <Start, Result, E, R, S>(
+  self: Workflow<Start, Result, E, R, S>,
+  snapshot: unknown
+) => Effect.Effect<
+  WorkflowHandler.WorkflowHandler<Result, E, S>,
+  | WorkflowError.ContextSerdeError
+  | WorkflowError.WorkflowValidationError
+  | WorkflowError.WorkflowConfigurationError,
+  R | Scope.Scope
+> = runtime.resume as any
 
 /**
  * Structural validation, first failure wins except the graph checks, which accumulate into one

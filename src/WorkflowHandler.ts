@@ -7,6 +7,7 @@
 import type * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
 import type * as Event from "./Event.js"
+import type * as Snapshot from "./Snapshot.js"
 import type * as StateStore from "./StateStore.js"
 import type * as WorkflowContext from "./WorkflowContext.js"
 import type * as WorkflowError from "./WorkflowError.js"
@@ -68,7 +69,8 @@ export interface WorkflowHandler<Result = unknown, E = never, S = StateStore.Dic
   readonly result: Effect.Effect<Result, WorkflowError.WorkflowError | E>
   /**
    * Routes an event into the run, as `ctx.sendEvent` does. Errors:
-   * `WorkflowStepDoesNotExistError` and `WorkflowRuntimeError`.
+   * `WorkflowStepDoesNotExistError`, and `WorkflowRuntimeError` for a step that does not accept
+   * the event or a run that has ended ("Workflow already completed: ...").
    */
   readonly sendEvent: (
     event: Event.AnyEvent,
@@ -80,6 +82,13 @@ export interface WorkflowHandler<Result = unknown, E = never, S = StateStore.Dic
    * finished run.
    */
   readonly cancel: Effect.Effect<void>
+  /**
+   * The run as a snapshot, readable at any moment: mid-step, while waiting, during a retry
+   * delay, after the end (`isRunning: false` once completed, failed or timed out; `true` after a
+   * cancel, which keeps the run resumable). Fails with `ContextSerdeError` naming the state key
+   * when a dict state value cannot be encoded by the `Serializer` the run was started with.
+   */
+  readonly snapshot: Effect.Effect<Snapshot.Snapshot, WorkflowError.ContextSerdeError>
   /** Names of the steps with an execution in progress (waiting steps excluded). */
   readonly runningSteps: Effect.Effect<ReadonlyArray<string>>
   /** Whether the run has ended. */

@@ -27,6 +27,20 @@ export * as Graph from "./Graph.js"
 export * as RetryPolicy from "./RetryPolicy.js"
 
 /**
+ * Serializers of dict state values for snapshots (json, structured).
+ *
+ * @since 0.1.0
+ */
+export * as Serializer from "./Serializer.js"
+
+/**
+ * A run as a versioned JSON document: Schema, decoding, JSON text.
+ *
+ * @since 0.1.0
+ */
+export * as Snapshot from "./Snapshot.js"
+
+/**
  * The state of a run: dict or Schema-typed, with dot paths.
  *
  * @since 0.1.0

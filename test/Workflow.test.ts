@@ -142,11 +142,11 @@ describe("Workflow.run", () => {
       const invalid = Workflow.make({ name: "invalid", steps })
       const validationError = yield* Effect.flip(Workflow.run(invalid))
       expect(validationError._tag).toBe("WorkflowValidationError")
-      expect(validationError.message).toBe("The following events are consumed but never produced: {Ping}")
+      expect(validationError.message).toBe("The following events are consumed but never produced: Ping")
       const startError = yield* Effect.flip(
         Effect.scoped(Workflow.start(Workflow.make({ name: "invalid-start", steps })))
       )
-      expect(startError.message).toBe("The following events are consumed but never produced: {Ping}")
+      expect(startError.message).toBe("The following events are consumed but never produced: Ping")
       expect(yield* Ref.get(executions)).toBe(0)
     }))
 
@@ -162,7 +162,7 @@ describe("Workflow.run", () => {
       })
       expect(yield* Workflow.run(wf)).toBe("ran")
       const error = yield* Effect.flip(Workflow.validate(wf))
-      expect(error.message).toBe("The following events are consumed but never produced: {Ping}")
+      expect(error.message).toBe("The following events are consumed but never produced: Ping")
     }))
 })
 
@@ -894,8 +894,11 @@ describe("the end of a run", () => {
       yield* TestClock.adjust("10 seconds")
       expect(yield* Ref.get(ticks)).toBe(3)
       expect(yield* Ref.get(ensured)).toBe(1)
+      // closing the scope ends the run as a cancel does
       const exit = yield* Effect.exit(handler.result)
-      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(exit).toEqual(Exit.fail(new WorkflowError.WorkflowCancelledByUser()))
+      const events = yield* collect(handler.events)
+      expect(tags(events)).toEqual(["WorkflowCancelledEvent"])
     }))
 })
 

@@ -5,13 +5,17 @@ import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
 import { Event, RetryPolicy, Step, Workflow, WorkflowContext, WorkflowError } from "effect-workflows"
 import type { WorkflowHandler } from "effect-workflows"
 
@@ -652,6 +656,97 @@ describe("WorkflowContext", () => {
         expect(tags(events)).toEqual(["WorkflowFailedEvent"])
         expect(events[0]).toMatchObject({ stepName: "ask", attempts: 1, elapsedSeconds: 5 })
         expect((events[0] as Event.WorkflowFailedEvent).error).toBe(error)
+      }))
+  })
+
+  describe("waiters with requirements", () => {
+    it.scoped("two waits with one waiterId and different requirements: each answer resolves only its own", () =>
+      Effect.gen(function*() {
+        const start = Step.make("start", { on: Event.StartEvent, emits: [Input] }, (_, ctx) =>
+          Effect.forEach([1, 2], (id) => ctx.sendEvent(new Input({ id })), { discard: true }))
+        const wait = Step.make("wait", { on: Input, emits: [Answered], workers: 2 }, (ev, ctx) =>
+          Effect.map(
+            ctx.waitForEvent(Answer, { waiterId: "shared", requirements: { id: ev.id } }),
+            (answer) => new Answered({ id: ev.id, text: answer.text })
+          ))
+        const finish = Step.make("finish", { on: Answered, emits: [Event.StopEvent], workers: 1 }, (ev, ctx) =>
+          Effect.map(
+            ctx.collectEvents(ev, [Answered, Answered]),
+            Option.match({
+              onNone: () => undefined,
+              onSome: (evs) => new Event.StopEvent({ result: evs.map((a) => `${a.id}:${a.text}`) })
+            })
+          ))
+        const wf = Workflow.make({ name: "waiter-id-requirements", steps: [start, wait, finish], ...base })
+        const handler = yield* Workflow.start(wf)
+        yield* untilIdle(handler)
+        yield* handler.sendEvent(new Answer({ id: 2, text: "two" }))
+        yield* Effect.yieldNow()
+        // the first answer resolved the wait of id 2 only
+        expect(yield* handler.isDone).toBe(false)
+        yield* handler.sendEvent(new Answer({ id: 1, text: "one" }))
+        expect(yield* handler.result).toEqual(["2:two", "1:one"])
+      }))
+
+    it.scoped("requirements compare structurally: an equal plain object matches", () =>
+      Effect.gen(function*() {
+        class Request extends Schema.TaggedClass<Request>()("Request", {
+          payload: Schema.Struct({ id: Schema.Number, tags: Schema.Array(Schema.String) })
+        }) {}
+        const step = Step.make("wait", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
+          Effect.map(
+            ctx.waitForEvent(Request, { requirements: { payload: { id: 1, tags: ["a"] } } }),
+            (request) => new Event.StopEvent({ result: request.payload.id })
+          ))
+        const wf = Workflow.make({ name: "requirements-structural", steps: [step], ...base })
+        const handler = yield* Workflow.start(wf)
+        yield* untilIdle(handler)
+        yield* handler.sendEvent(new Request({ payload: { id: 1, tags: ["b"] } }))
+        expect(yield* handler.isDone).toBe(false)
+        yield* handler.sendEvent(new Request({ payload: { id: 1, tags: ["a"] } }))
+        expect(yield* handler.result).toBe(1)
+      }))
+  })
+
+  describe("each execution is isolated", () => {
+    it.scoped("a FiberRef, log annotation or span set by one execution is not seen by the next on the same worker", () =>
+      Effect.gen(function*() {
+        const counter = FiberRef.unsafeMake(0)
+        const seen: Array<unknown> = []
+        const step = Step.make("s", { on: Input, emits: [], workers: 1 }, () =>
+          Effect.gen(function*() {
+            seen.push([
+              yield* FiberRef.get(counter),
+              yield* FiberRef.get(FiberRef.currentLogAnnotations).pipe(Effect.map(HashMap.size)),
+              Option.isSome(yield* Effect.option(Effect.currentSpan))
+            ])
+            yield* FiberRef.update(counter, (n) => n + 1)
+            yield* FiberRef.update(FiberRef.currentLogAnnotations, HashMap.set<string, unknown>("leaked", true))
+            // a span made current for the rest of the fiber
+            const span = yield* Effect.makeSpan("leaked")
+            yield* FiberRef.update(FiberRef.currentContext, Context.add(Tracer.ParentSpan, span))
+          }))
+        const start = Step.make("start", { on: Event.StartEvent, emits: [Input] }, (_, ctx) =>
+          Effect.forEach([1, 2, 3], (id) => ctx.sendEvent(new Input({ id })), { discard: true }))
+        const wf = Workflow.make({ name: "isolated-refs", steps: [start, step], ...base })
+        const handler = yield* Workflow.start(wf)
+        yield* untilIdle(handler)
+        expect(seen).toEqual([[0, 0, false], [0, 0, false], [0, 0, false]])
+        yield* handler.cancel
+      }))
+  })
+
+  describe("the handler after the end", () => {
+    it.scoped("sendEvent on a run that has ended fails with a WorkflowRuntimeError saying so", () =>
+      Effect.gen(function*() {
+        const echo = Step.make("echo", { on: Event.StartEvent, emits: [Event.StopEvent] }, () =>
+          Effect.succeed(new Event.StopEvent({ result: "done" })))
+        const wf = Workflow.make({ name: "ended-send", steps: [echo], ...base })
+        const handler = yield* Workflow.start(wf, undefined, { runId: "run-1" })
+        expect(yield* handler.result).toBe("done")
+        const error = yield* Effect.flip(handler.sendEvent(new Ping()))
+        expect(error._tag).toBe("WorkflowRuntimeError")
+        expect(error.message).toBe("Workflow already completed: run run-1 accepts no more events")
       }))
   })
 

@@ -9,20 +9,23 @@ import type * as Event from "../Event.js"
 import type * as WorkflowContext from "../WorkflowContext.js"
 import * as WorkflowError from "../WorkflowError.js"
 import * as run_ from "./run.js"
+import type { Run } from "./shell.js"
 
 /** Routes an event into a run, checking a target step first. @internal */
 export const sendEvent = (
-  run: run_.Run,
+  run: Run,
   event: Event.AnyEvent,
   options?: WorkflowContext.SendOptions
 ): Effect.Effect<void, WorkflowError.WorkflowStepDoesNotExistError | WorkflowError.WorkflowRuntimeError> =>
   Effect.suspend((): Effect.Effect<void, WorkflowError.WorkflowStepDoesNotExistError | WorkflowError.WorkflowRuntimeError> => {
+    const state = run.state
     const step = options?.step
     if (step === undefined) {
-      run_.route(run, event)
+      run_.route(state, event)
+      run.flush()
       return Effect.void
     }
-    const target = run.stepRuns.find((stepRun) => stepRun.step.name === step)
+    const target = state.stepNamed(step)
     if (target === undefined) {
       return Effect.fail(new WorkflowError.WorkflowStepDoesNotExistError({ step }))
     }
@@ -31,7 +34,8 @@ export const sendEvent = (
         new WorkflowError.WorkflowRuntimeError({ message: `Step ${step} does not accept event of type ${event._tag}` })
       )
     }
-    run_.route(run, event, target)
+    run_.route(state, event, target)
+    run.flush()
     return Effect.void
   })
 
@@ -42,12 +46,16 @@ export interface RunMembers {
   readonly runningSteps: WorkflowContext.WorkflowContext<any>["runningSteps"]
 }
 
-const runMembers = (run: run_.Run): RunMembers =>
-  run.members ??= {
+const runMembers = (run: Run): RunMembers =>
+  (run.members ??= {
     sendEvent: (event, options) => sendEvent(run, event, options),
-    writeEventToStream: (event) => Effect.sync(() => run_.publish(run, event)),
-    runningSteps: Effect.sync(() => run_.runningSteps(run))
-  }
+    writeEventToStream: (event) =>
+      Effect.sync(() => {
+        run_.publish(run.state, event)
+        run.flush()
+      }),
+    runningSteps: Effect.sync(() => run_.runningSteps(run.state))
+  } satisfies RunMembers) as RunMembers
 
 
 const firstAttempt: WorkflowContext.RetryInfo = { attempt: 1, elapsed: Duration.zero, lastError: Option.none() }
@@ -61,17 +69,17 @@ class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
   private collect: WorkflowContext.WorkflowContext<any>["collectEvents"] | undefined = undefined
 
   constructor(
-    private readonly run: run_.Run,
-    private readonly stepRun: run_.StepRun,
+    private readonly run: Run,
+    private readonly step: run_.StepState,
     private readonly execution: run_.Execution,
     readonly retryInfo: WorkflowContext.RetryInfo
   ) {}
 
   get runId() {
-    return this.run.runId
+    return this.run.state.runId
   }
   get store() {
-    return this.run.store
+    return this.run.state.store
   }
   get sendEvent() {
     return runMembers(this.run).sendEvent
@@ -86,27 +94,27 @@ class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
     return this.collect ??= ((event: Event.AnyEvent, expected: ReadonlyArray<Event.Any>, options?: { bufferId?: string }) =>
       Effect.sync(() =>
         Option.fromNullable(
-          run_.collect(this.stepRun, this.execution.attempt, event, expected, options?.bufferId ?? "default")
+          run_.collect(this.step, this.execution.attempt, event, expected, options?.bufferId ?? "default")
         )
       )) as WorkflowContext.WorkflowContext<any>["collectEvents"]
   }
   get waitForEvent(): WorkflowContext.WorkflowContext<any>["waitForEvent"] {
     return this.wait ??= (eventClass, options) =>
-      waitForEvent(this.run, this.stepRun, this.execution, eventClass, options)
+      waitForEvent(this.run, this.step, this.execution, eventClass, options)
   }
 }
 
 /** @internal */
 export const makeContext = (
-  run: run_.Run,
-  stepRun: run_.StepRun,
+  run: Run,
+  step: run_.StepState,
   execution: run_.Execution,
   startedAt: number
 ): WorkflowContext.WorkflowContext<any> => {
   const attempt = execution.attempt
   return new ExecutionContext(
     run,
-    stepRun,
+    step,
     execution,
     attempt.failures === 0 ? firstAttempt : {
       attempt: attempt.failures + 1,
@@ -162,46 +170,64 @@ const defaultWaiterId = (tag: string, requirements: object | undefined): string 
 }
 
 /** Takes a slot again for an execution that has waited: at once if one is free, else in turn. */
-const reacquire = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> =>
+const reacquire = (run: Run, step: run_.StepState, execution: run_.Execution): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const resumption = run_.reacquireSlot(run, stepRun, execution)
-    if (resumption === undefined) return Effect.void
+    const state = run.state
+    const got = run_.reacquireSlot(state, step, execution)
+    run.flush()
+    if (got) return Effect.void
     return Effect.async<void>((resume) => {
-      if (resumption.handed) return resume(Effect.void)
-      resumption.resume = () => resume(Effect.void)
+      if (execution.handed) return resume(Effect.void)
+      const wakers = run.wakers ??= new Map()
+      wakers.set(execution, () => resume(Effect.void))
+      return Effect.sync(() => {
+        wakers.delete(execution)
+      })
+    })
+  })
+
+/** Suspends until the waiter is resolved (at once if it is already). */
+const resolution = (run: Run, waiter: run_.Waiter): Effect.Effect<Event.AnyEvent> =>
+  Effect.async<Event.AnyEvent>((resume) => {
+    if (waiter.resolved !== undefined) return resume(Effect.succeed(waiter.resolved))
+    const resolvers = run.resolvers ??= new Map()
+    const resolve = () => resume(Effect.succeed(waiter.resolved!))
+    const list = resolvers.get(waiter)
+    if (list === undefined) resolvers.set(waiter, [resolve])
+    else list.push(resolve)
+    return Effect.sync(() => {
+      const current = resolvers.get(waiter)
+      const index = current?.indexOf(resolve) ?? -1
+      if (index >= 0) current!.splice(index, 1)
+      if (current?.length === 0) resolvers.delete(waiter)
     })
   })
 
 const waitForEvent = (
-  run: run_.Run,
-  stepRun: run_.StepRun,
+  run: Run,
+  step: run_.StepState,
   execution: run_.Execution,
   eventClass: Event.Any,
   options: WorkflowContext.WaitOptions<any> | undefined
 ): Effect.Effect<any, WorkflowError.WaitForEventTimeout> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend(() => {
-      if (run.done) return Effect.never
+      const state = run.state
+      if (state.done) return Effect.never
       const requirements = options?.requirements as { readonly [key: string]: unknown } | undefined
       const id = options?.waiterId ?? defaultWaiterId(eventClass._tag, requirements)
-      const waiter = run_.addWaiter(run, stepRun, execution, {
+      const waiter = run_.wait(state, step, execution, {
         id,
         awaitedTag: eventClass._tag,
         requirements,
         waiterEvent: options?.waiterEvent
       })
       // A waiting execution gives its slot to the next queued work (once, for concurrent waits).
-      if (execution.waits++ === 0 && execution.holdsSlot) {
-        run_.publishNotRunning(run, stepRun, execution)
-        const next = run_.releaseSlot(run, stepRun, execution)
-        if (next !== undefined) run.spawn(stepRun, next)
-        run_.announceIdle(run)
-      }
-      const resolved = Effect.async<Event.AnyEvent>((resume) => {
-        if (waiter.resolved !== undefined) return resume(Effect.succeed(waiter.resolved))
-        waiter.executions.set(execution, (event) => resume(Effect.succeed(event)))
-      })
+      const next = run_.suspend(state, step, execution)
+      if (next !== undefined) state.outbox.push({ _op: "run", step, execution: next })
+      run.flush()
       const timeout = options?.timeout
+      const resolved = resolution(run, waiter)
       const awaited = timeout === undefined || timeout === null
         ? resolved
         : Effect.timeoutFail(resolved, {
@@ -214,13 +240,13 @@ const waitForEvent = (
             })
         })
       // However the wait ends (an event, its timeout, or an interruption such as a timeout around
-      // it), the execution leaves the waiter and, after its last wait, holds a slot again before
-      // it goes on. After the run's end nothing is handed over, so it does not wait for a slot.
+      // it), the execution holds a slot again, after its last wait, before it goes on; a wait that
+      // got no event leaves its waiter. After the run's end nothing is handed over.
       return Effect.ensuring(
         restore(awaited),
         Effect.suspend(() => {
-          run_.leaveWaiter(run, stepRun, waiter, execution)
-          return --execution.waits > 0 || run.done ? Effect.void : reacquire(run, stepRun, execution)
+          run_.abandonWait(state, step, waiter, execution)
+          return --execution.waits > 0 || state.done ? Effect.void : reacquire(run, step, execution)
         })
       )
     })

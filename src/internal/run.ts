@@ -1,44 +1,44 @@
 /**
- * The whole state of one run, and the synchronous transitions over it. Every change of a run
- * (routing, worker slots, collect buffers, waiters, the stream sequence, the end) happens in one
- * of these functions, without yielding, so the state is always consistent between two of them.
+ * A run's state as one data value (`RunState`), and every transition over it. Transitions are
+ * synchronous and never fork, resume or publish: they append commands to the state's outbox,
+ * which the run's shell (runtime.ts) executes in one `flush`. Fibers, callbacks, the runtime and
+ * the stream live in the shell, never here, so the state can be read at any moment, written
+ * down as a snapshot, and tested as a plain value.
  */
-import type * as Clock from "effect/Clock"
-import type * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
-import type * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as Exit from "effect/Exit"
 import * as MutableQueue from "effect/MutableQueue"
 import * as Option from "effect/Option"
-import type * as PubSub from "effect/PubSub"
-import type * as Runtime from "effect/Runtime"
-import type * as Schedule from "effect/Schedule"
 import * as Event from "../Event.js"
 import type * as StateStore from "../StateStore.js"
 import type * as Step from "../Step.js"
 import type * as Workflow from "../Workflow.js"
-import type { RunMembers } from "./context.js"
-import type { Deadline } from "./deadlines.js"
 
-/** @internal */
+// -------------------------------------------------------------------------------------------------
+// the data
+// -------------------------------------------------------------------------------------------------
+
+/** An event on its way through a step, with its retry bookkeeping. @internal */
 export interface Attempt {
   readonly event: Event.AnyEvent
-  /** Failures so far (0 before the first execution). */
+  /** Failures so far (0 before the first failure). */
   failures: number
   /** Clock millis at the start of the first execution. */
   firstAttemptAt: number | undefined
   lastFailedAt: number | undefined
   lastError: Option.Option<unknown>
-  /** The retry schedule's state for this event, made on its first failure. */
-  driver: Schedule.ScheduleDriver<unknown, unknown, never> | undefined
+  /** The retry schedule's state after the last failure (not serializable: rebuilt on resume). */
+  scheduleState: unknown
+  /** While the attempt waits out a retry delay: the Clock millis at which it is due. */
+  retryAt: number | undefined
   /**
    * The events this attempt's `collectEvents` took out of complete buffers (other than its own
-   * event): put back if the attempt fails and is retried, so the retry collects them again.
+   * event): put back if the attempt fails or the run is resumed, so that it collects them again.
    */
   taken: Array<{ readonly bufferId: string; readonly events: ReadonlyArray<Event.AnyEvent> }> | undefined
 }
 
-/** @internal */
+/** One execution of a step body for an attempt. @internal */
 export interface Execution {
   /** The worker slot the execution holds; it changes when the execution waits for an event. */
   slot: number
@@ -46,39 +46,49 @@ export interface Execution {
   holdsSlot: boolean
   /** How many `waitForEvent`s of this execution are in progress (they may run concurrently). */
   waits: number
+  /** Set when a slot has been handed to it after a wait (it may not be suspended yet). */
+  handed: boolean
+  /** The waiters it has joined and not yet left (removed once the execution completes). */
+  joined: Array<Waiter> | undefined
   readonly attempt: Attempt
 }
 
-/** An execution that holds a slot of a step, ready to run. @internal */
-export interface Job {
-  readonly stepRun: StepRun
-  readonly execution: Execution
-}
-
-/** A suspended execution that waits for a free slot to continue after `waitForEvent`. @internal */
+/** A suspended execution waiting in its step's queue for a slot to continue after a wait. @internal */
 export interface Resumption {
-  readonly execution: Execution
-  /** Whether a slot has been handed over. */
-  handed: boolean
-  /** Resumes the suspended fiber, once it is suspended. */
-  resume: (() => void) | undefined
+  readonly resumption: Execution
 }
 
 /** @internal */
 export type QueueItem = Attempt | Resumption
 
-/** @internal */
+const isResumption = (item: QueueItem): item is Resumption => "resumption" in item
+
+/** A `waitForEvent` waiter: executions waiting for one event matching a tag and requirements. @internal */
 export interface Waiter {
   readonly id: string
   readonly awaitedTag: string
-  readonly requirements: { readonly [key: string]: unknown } | undefined
-  /** The event that resolved the waiter, once one has. */
+  requirements: { readonly [key: string]: unknown } | undefined
+  /** Whether the wait had requirements (restored waiters may have lost them). */
+  readonly hasRequirements: boolean
+  /** Whether its `waiterEvent` has been published. */
+  waiterEventPublished: boolean
+  /** The event that resolved the waiter, once one has: kept until its executions complete. */
   resolved: Event.AnyEvent | undefined
+  /** The executions suspended on this waiter (equal waits share one waiter). */
+  readonly executions: Set<Execution>
   /**
-   * The executions suspended on this waiter (one waiter id is shared by equal waits), each with
-   * the callback that resumes its fiber once the fiber is suspended.
+   * For a restored waiter not yet joined again: the input event of the step that waited (it
+   * re-executes and joins it).
    */
-  readonly executions: Map<Execution, ((event: Event.AnyEvent) => void) | undefined>
+  input: Event.AnyEvent | undefined
+}
+
+/** A `collectEvents` buffer: the events kept so far, and what its last `expected` still misses. @internal */
+export interface CollectBuffer {
+  readonly events: Array<Event.AnyEvent>
+  expected: ReadonlyArray<Event.Any> | undefined
+  missing: Map<string, number>
+  remaining: number
 }
 
 /** What a run needs to know of a step that does not change from run to run. @internal */
@@ -117,35 +127,49 @@ export const planOf = (workflow: Workflow.Any): Plan => {
   return plan
 }
 
-/** @internal */
-export class StepRun {
+/** One step's part of a run. @internal */
+export class StepState {
   readonly slots: Array<Execution | undefined>
   busy = 0
-  retrying = 0
   readonly step: Step.Any
   readonly accepts: ReadonlySet<string>
   readonly emits: ReadonlySet<string>
-  // Made when first used: most steps of most runs never queue, collect or wait.
+  /** The executions in progress (running, or waiting for an event or a slot), in start order. */
+  readonly executions = new Set<Execution>()
+  // Made when first used: most steps of most runs never queue, retry, collect or wait.
   private _queue: MutableQueue.MutableQueue<QueueItem> | undefined = undefined
+  private _delayed: Set<Attempt> | undefined = undefined
   private _collected: Map<string, CollectBuffer> | undefined = undefined
-  private _waiters: Map<string, Waiter> | undefined = undefined
+  private _waiters: Array<Waiter> | undefined = undefined
 
   get queue(): MutableQueue.MutableQueue<QueueItem> {
     return this._queue ??= MutableQueue.unbounded()
   }
+  /** Attempts waiting out a retry delay. */
+  get delayed(): Set<Attempt> {
+    return this._delayed ??= new Set()
+  }
   get collected(): Map<string, CollectBuffer> {
     return this._collected ??= new Map()
   }
-  get waiters(): Map<string, Waiter> {
-    return this._waiters ??= new Map()
+  get waiters(): Array<Waiter> {
+    return this._waiters ??= []
   }
-  /** Whether events or resumptions wait for a slot. */
   get hasQueued(): boolean {
     return this._queue !== undefined && !MutableQueue.isEmpty(this._queue)
   }
-  /** The next item waiting for a slot, removed from the queue. */
+  get hasDelayed(): boolean {
+    return this._delayed !== undefined && this._delayed.size > 0
+  }
+  get hasWaiters(): boolean {
+    return this._waiters !== undefined && this._waiters.length > 0
+  }
   takeQueued(): QueueItem | undefined {
     return this._queue === undefined ? undefined : MutableQueue.poll(this._queue, undefined)
+  }
+  /** The queue's items in order (for snapshots). */
+  queued(): Array<QueueItem> {
+    return this._queue === undefined ? [] : Array.from(this._queue)
   }
 
   constructor(plan: StepPlan) {
@@ -156,166 +180,23 @@ export class StepRun {
   }
 }
 
-/** How a run starts and stops fibers (see runtime.ts): shared by all runs. @internal */
-export interface Driver {
-  readonly spawn: (run: Run, stepRun: StepRun, execution: Execution) => void
-  readonly fork: (run: Run, effect: Effect.Effect<void>) => void
-  readonly end: (run: Run) => void
-}
+/** How a run ended. @internal */
+export type Ending = "completed" | "failed" | "timedOut" | "cancelled"
 
-/** @internal */
-export class Run {
-  done = false
-  exit: Exit.Exit<unknown, unknown> | undefined = undefined
-  idleAnnounced = false
-  waiterCount = 0
-  /**
-   * Everything published, in order: every subscriber replays it, then follows `live` (made when
-   * the first subscriber comes). Its length is the stream sequence.
-   */
-  readonly log: Array<Published> = []
-  live: PubSub.PubSub<number> | undefined = undefined
-  readonly stepRuns: ReadonlyArray<StepRun>
-  readonly plan: Plan
-  readonly stopTag: string
-  /**
-   * While a worker routes the events its execution returned, the first execution that gets a
-   * slot is handed to that worker to run next instead of a new fiber (see `worker`).
-   */
-  accepting = false
-  handoff: Job | undefined = undefined
-  /** While the run begins, the executions whose workers start once its first events are routed. */
-  starting: Array<Job> | undefined = undefined
-  /** The run's fibers (workers, retry delays, the wait for a concurrency permit), once it has any. */
-  fibers: Set<Fiber.RuntimeFiber<void>> | undefined = undefined
-  /** The run timeout's fiber: not a step fiber, so the end does not wait for it. */
-  deadline: Deadline | undefined = undefined
-  /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
-  permit = false
-  /** Whether the run has begun: routed its start event (after taking a permit, if limited). */
-  begun = false
-  /** Events sent before the run began, delivered after its start event. */
-  early: Array<{ readonly event: Event.AnyEvent; readonly target: StepRun | undefined }> | undefined = undefined
-  /** Whether the run's scope has closed: nothing of it may start any more. */
-  closed = false
-  /** The context members that are the same for every execution, made when first used. */
-  members: RunMembers | undefined = undefined
-  private _store: StateStore.StateStore<any> | undefined = undefined
+/**
+ * A run's lifecycle. `Pending`: made, its start not yet routed (waiting for a concurrency
+ * permit); `Running`; `Stopping`: its terminal event is published, its other fibers are being
+ * stopped; `Ended`: its result is set.
+ * @internal
+ */
+export type Status =
+  | { readonly _tag: "Pending" }
+  | { readonly _tag: "Running" }
+  | { readonly _tag: "Stopping"; readonly ending: Ending; readonly exit: Exit.Exit<unknown, unknown> }
+  | { readonly _tag: "Ended"; readonly ending: Ending; readonly exit: Exit.Exit<unknown, unknown> }
 
-  /** The run's state store. */
-  get store(): StateStore.StateStore<any> {
-    return this._store ??= this.makeStore()
-  }
-
-
-  /** Starts a worker fiber for an execution that holds a slot. */
-  spawn(stepRun: StepRun, execution: Execution): void {
-    this.driver.spawn(this, stepRun, execution)
-  }
-
-  /** Forks a fiber that the run interrupts when it ends. */
-  fork(effect: Effect.Effect<void>): void {
-    this.driver.fork(this, effect)
-  }
-
-  /** Called once when the run ends: interrupts the run's fibers, then completes its result. */
-  onEnd(): void {
-    this.driver.end(this)
-  }
-
-  /**
-   * The run's result, set once its end is complete (its other fibers interrupted): `exit`, or
-   * an interruption when its scope closed first. A field and a list of callbacks rather than a
-   * `Deferred`, which costs more to make than the rest of a small run.
-   */
-  completed: Exit.Exit<any, any> | undefined = undefined
-  private observers: Array<(exit: Exit.Exit<any, any>) => void> | undefined = undefined
-
-  /** Sets the result, once, and tells whoever awaits it. */
-  complete(exit: Exit.Exit<any, any>): void {
-    if (this.completed !== undefined) return
-    this.completed = exit
-    this.settleIfDone()
-    const observers = this.observers
-    this.observers = undefined
-    if (observers !== undefined) for (const observer of observers) observer(exit)
-  }
-
-  /** Called once the run has completed and no fiber of it is left: nothing remains to close. */
-  onSettled: (() => void) | undefined = undefined
-
-  /** Whether the run has completed and its last fiber has exited. */
-  get settled(): boolean {
-    return this.completed !== undefined && this.fibers === undefined
-  }
-
-  /**
-   * Settles the run once it has completed and its last fiber has exited (called on both): what
-   * started and tracked its fibers is let go, and its scope is told.
-   */
-  settleIfDone(): void {
-    if (this.completed === undefined || this.fibers?.size) return
-    this.fibers = undefined
-    // nothing of the run starts any more: what it started fibers with is let go
-    this.runtime = undefined
-    const onSettled = this.onSettled
-    this.onSettled = undefined
-    onSettled?.()
-  }
-
-  /** Calls `observer` with the result when it is set (not if it already is). */
-  observe(observer: (exit: Exit.Exit<any, any>) => void): void {
-    ;(this.observers ??= []).push(observer)
-  }
-
-  unobserve(observer: (exit: Exit.Exit<any, any>) => void): void {
-    const index = this.observers?.indexOf(observer) ?? -1
-    if (index >= 0) this.observers!.splice(index, 1)
-  }
-
-  private _runId: string | undefined
-  /** The run's id: the one it was given, or a random UUID made when first read. */
-  get runId(): string {
-    return this._runId ??= crypto.randomUUID()
-  }
-
-  constructor(
-    runId: string | undefined,
-    readonly workflow: Workflow.Any,
-    /** Makes the run's state store, the first time it is used. */
-    private readonly makeStore: () => StateStore.StateStore<any>,
-    readonly clock: Clock.Clock,
-    /**
-     * What the run was started with: the steps' services, the fiber refs of new fibers. Let go
-     * once the run has settled.
-     */
-    public runtime: Runtime.Runtime<never> | undefined,
-    readonly semaphore: Effect.Semaphore | undefined,
-    private readonly driver: Driver
-  ) {
-    this._runId = runId
-    this.plan = planOf(workflow)
-    this.stepRuns = this.plan.steps.map((stepPlan) => new StepRun(stepPlan))
-    this.stopTag = workflow.stop._tag
-  }
-}
-
-/** @internal */
-export const makeAttempt = (event: Event.AnyEvent): Attempt => ({
-  event,
-  failures: 0,
-  firstAttemptAt: undefined,
-  lastFailedAt: undefined,
-  lastError: Option.none(),
-  driver: undefined,
-  taken: undefined
-})
-
-const isResumption = (item: QueueItem): item is Resumption => "handed" in item
-
-// -------------------------------------------------------------------------------------------------
-// the stream
-// -------------------------------------------------------------------------------------------------
+const pending: Status = { _tag: "Pending" }
+const running: Status = { _tag: "Running" }
 
 /**
  * A `StepStateChanged` as the run records it: the event instance is only made when a stream
@@ -339,153 +220,305 @@ export class StepStateRecord {
   }
 }
 
-/** What the run's PubSub carries. @internal */
+/** What the run's stream carries. @internal */
 export type Published = Event.AnyEvent | StepStateRecord
 
+/**
+ * What a transition asks the shell to do: publish an item, run an execution on a worker, resume
+ * the executions suspended on a resolved waiter, wake an execution handed a slot after a wait,
+ * set a retry's timer, end the run. `started`, `finished` and `waiterAdded` only tell the
+ * journal. @internal
+ */
+export type Command =
+  | { readonly _op: "publish"; readonly item: Published; readonly sequence: number }
+  | { readonly _op: "run"; readonly step: StepState; readonly execution: Execution }
+  | { readonly _op: "resolve"; readonly waiter: Waiter }
+  | { readonly _op: "wake"; readonly execution: Execution }
+  | { readonly _op: "timer"; readonly step: StepState; readonly attempt: Attempt }
+  | { readonly _op: "end"; readonly ending: Ending }
+  | { readonly _op: "started"; readonly step: StepState; readonly execution: Execution }
+  | {
+    readonly _op: "finished"
+    readonly step: StepState
+    readonly execution: Execution
+    readonly outcome: "succeeded" | "failed" | "retrying" | "waiting"
+  }
+  | { readonly _op: "waiterAdded"; readonly step: StepState; readonly waiter: Waiter }
+
+/** The whole state of one run. @internal */
+export class RunState {
+  status: Status = pending
+  /** Commands for the shell, in order; emptied by each flush. */
+  readonly outbox: Array<Command> = []
+  /** Whether a journal reads the outbox (then the journal-only commands are appended too). */
+  journaled = false
+  /** Events published so far, counting those of the run this one was resumed from. */
+  published: number
+  idleAnnounced = false
+  waiterCount = 0
+  /** Clock millis when the run began. */
+  startedAt: number | undefined = undefined
+  readonly steps: ReadonlyArray<StepState>
+  readonly plan: Plan
+  readonly stopTag: string
+  /** Attempts restored from a snapshot, queued (in order) or timed when the run begins. */
+  restored: Array<{ readonly step: StepState; readonly attempt: Attempt }> | undefined = undefined
+  /** Events sent before the run began (its start event first), routed when it begins. */
+  early: Array<{ readonly event: Event.AnyEvent; readonly target: StepState | undefined }> | undefined = undefined
+  /**
+   * While a worker routes the events its execution returned, the first execution that gets a
+   * slot is handed to that worker to run next instead of asking for a new fiber.
+   */
+  accepting = false
+  handoff: { readonly step: StepState; readonly execution: Execution } | undefined = undefined
+  private _runId: string | undefined
+  private _store: StateStore.StateStore<any> | undefined = undefined
+
+  constructor(
+    runId: string | undefined,
+    readonly workflow: Workflow.Any,
+    /** Makes the run's state store (holding the state's value) when first used. */
+    private readonly makeStore: () => StateStore.StateStore<any>,
+    published = 0
+  ) {
+    this._runId = runId
+    this.plan = planOf(workflow)
+    this.steps = this.plan.steps.map((stepPlan) => new StepState(stepPlan))
+    this.stopTag = workflow.stop._tag
+    this.published = published
+  }
+
+  /** The run's id: the one it was given, or a random UUID made when first read. */
+  get runId(): string {
+    return this._runId ??= crypto.randomUUID()
+  }
+
+  /** The run's state store. */
+  get store(): StateStore.StateStore<any> {
+    return this._store ??= this.makeStore()
+  }
+
+  /** Whether the run accepts work: not ended, not ending. */
+  get active(): boolean {
+    const tag = this.status._tag
+    return tag === "Running" || tag === "Pending"
+  }
+
+  /** Whether its terminal event is published (it is stopping or has ended). */
+  get done(): boolean {
+    return !this.active
+  }
+
+  stepNamed(name: string): StepState | undefined {
+    return this.steps.find((step) => step.step.name === name)
+  }
+}
+
+/** @internal */
+export const makeAttempt = (event: Event.AnyEvent): Attempt => ({
+  event,
+  failures: 0,
+  firstAttemptAt: undefined,
+  lastFailedAt: undefined,
+  lastError: Option.none(),
+  scheduleState: undefined,
+  retryAt: undefined,
+  taken: undefined
+})
+
+const makeExecution = (slot: number, attempt: Attempt): Execution => ({
+  slot,
+  holdsSlot: false,
+  waits: 0,
+  handed: false,
+  joined: undefined,
+  attempt
+})
+
+// -------------------------------------------------------------------------------------------------
+// the stream
+// -------------------------------------------------------------------------------------------------
+
 /** Publishes on the run's stream, unless the run has ended. @internal */
-export const publish = (run: Run, item: Published): void => {
-  if (run.done) return
-  run.log.push(item)
-  run.live?.unsafeOffer(run.log.length - 1)
+export const publish = (state: RunState, item: Published): void => {
+  if (state.done) return
+  state.outbox.push({ _op: "publish", item, sequence: state.published++ })
 }
 
 const stepState = (
-  run: Run,
-  stepRun: StepRun,
-  state: "preparing" | "running" | "not_running",
+  state: RunState,
+  step: StepState,
+  stepState: "preparing" | "running" | "not_running",
   workerId: string,
   input: Event.AnyEvent,
   output?: Event.AnyEvent | undefined
-): void => publish(run, new StepStateRecord(stepRun.step.name, state, workerId, input, output))
+): void => publish(state, new StepStateRecord(step.step.name, stepState, workerId, input, output))
 
-/** @internal */
-export const publishNotRunning = (
-  run: Run,
-  stepRun: StepRun,
+const publishNotRunning = (
+  state: RunState,
+  step: StepState,
   execution: Execution,
   output?: Event.AnyEvent | undefined
-): void => stepState(run, stepRun, "not_running", String(execution.slot), execution.attempt.event, output)
+): void => stepState(state, step, "not_running", String(execution.slot), execution.attempt.event, output)
 
 // -------------------------------------------------------------------------------------------------
 // routing and worker slots
 // -------------------------------------------------------------------------------------------------
 
 /** Whether the run has no queued, running or retrying work. @internal */
-export const isIdle = (run: Run): boolean => {
-  for (const stepRun of run.stepRuns) {
-    if (stepRun.busy > 0 || stepRun.retrying > 0 || stepRun.hasQueued) return false
+export const isIdle = (state: RunState): boolean => {
+  for (const step of state.steps) {
+    if (step.busy > 0 || step.hasDelayed || step.hasQueued) return false
   }
   return true
 }
 
 /** Publishes one `WorkflowIdleEvent` each time the run becomes idle. @internal */
-export const announceIdle = (run: Run): void => {
-  if (!run.done && !run.idleAnnounced && isIdle(run)) {
-    run.idleAnnounced = true
-    publish(run, new Event.WorkflowIdleEvent({}, true))
+export const announceIdle = (state: RunState): void => {
+  if (state.status._tag === "Running" && !state.idleAnnounced && isIdle(state)) {
+    state.idleAnnounced = true
+    publish(state, new Event.WorkflowIdleEvent({}, true))
   }
 }
 
-/** @internal */
-export const runningSteps = (run: Run): Array<string> => {
+/** Names of the steps with an execution holding a slot. @internal */
+export const runningSteps = (state: RunState): Array<string> => {
   const names: Array<string> = []
   // Once the run has ended its other executions are interrupted, whatever their slots say.
-  if (run.done) return names
-  for (const stepRun of run.stepRuns) {
-    if (stepRun.busy > 0) names.push(stepRun.step.name)
+  if (state.done) return names
+  for (const step of state.steps) {
+    if (step.busy > 0) names.push(step.step.name)
   }
   return names
 }
 
-const occupy = (run: Run, stepRun: StepRun, execution: Execution): void => {
-  stepRun.slots[execution.slot] = execution
-  stepRun.busy++
+const occupy = (state: RunState, step: StepState, execution: Execution): void => {
+  step.slots[execution.slot] = execution
+  step.busy++
   execution.holdsSlot = true
-  stepState(run, stepRun, "running", String(execution.slot), execution.attempt.event)
+  stepState(state, step, "running", String(execution.slot), execution.attempt.event)
 }
 
-const freeSlot = (stepRun: StepRun): number => stepRun.slots.indexOf(undefined)
+const freeSlot = (step: StepState): number => step.slots.indexOf(undefined)
 
-/** Gives an attempt a free slot (starting a worker) or queues it. @internal */
-export const enqueue = (run: Run, stepRun: StepRun, attempt: Attempt): void => {
-  if (run.done) return
-  run.idleAnnounced = false
-  const slot = freeSlot(stepRun)
+/** Asks for a worker for an execution that holds a slot (or hands it to the routing worker). */
+const run = (state: RunState, step: StepState, execution: Execution): void => {
+  step.executions.add(execution)
+  if (state.journaled) state.outbox.push({ _op: "started", step, execution })
+  if (state.accepting && state.handoff === undefined) state.handoff = { step, execution }
+  else state.outbox.push({ _op: "run", step, execution })
+}
+
+/** Gives an attempt a free slot (asking for a worker) or queues it. @internal */
+export const enqueue = (state: RunState, step: StepState, attempt: Attempt): void => {
+  if (state.done) return
+  state.idleAnnounced = false
+  const slot = freeSlot(step)
   if (slot < 0) {
-    MutableQueue.offer(stepRun.queue, attempt)
-    stepState(run, stepRun, "preparing", "<enqueued>", attempt.event)
+    MutableQueue.offer(step.queue, attempt)
+    stepState(state, step, "preparing", "<enqueued>", attempt.event)
     return
   }
-  const execution: Execution = { slot, holdsSlot: false, waits: 0, attempt }
-  occupy(run, stepRun, execution)
-  if (run.accepting && run.handoff === undefined) run.handoff = { stepRun, execution }
-  else run.spawn(stepRun, execution)
+  const execution = makeExecution(slot, attempt)
+  occupy(state, step, execution)
+  run(state, step, execution)
 }
 
 /**
- * Frees the slot of a finished (or suspended) execution and hands it to the next queued item:
+ * Frees the slot of an execution that ended or waits, and hands it to the next queued item:
  * returns the next execution for the calling worker to run, or `undefined` when the worker
  * should stop. @internal
  */
-export const releaseSlot = (run: Run, stepRun: StepRun, execution: Execution): Execution | undefined => {
-  if (!execution.holdsSlot) return undefined
+export const releaseSlot = (state: RunState, step: StepState, execution: Execution): Execution | undefined => {
+  // After the end the state stays as it was when the run ended: a snapshot then still holds
+  // the executions that were interrupted.
+  if (!execution.holdsSlot || state.done) return undefined
   const slot = execution.slot
-  stepRun.slots[slot] = undefined
-  stepRun.busy--
+  step.slots[slot] = undefined
+  step.busy--
   execution.holdsSlot = false
-  if (run.done) return undefined
-  const item = stepRun.takeQueued()
+  const item = step.takeQueued()
   if (item === undefined) return undefined
   if (isResumption(item)) {
-    item.execution.slot = slot
-    occupy(run, stepRun, item.execution)
-    item.handed = true
-    item.resume?.()
+    const resumed = item.resumption
+    resumed.slot = slot
+    occupy(state, step, resumed)
+    resumed.handed = true
+    state.outbox.push({ _op: "wake", execution: resumed })
     return undefined
   }
-  const next: Execution = { slot, holdsSlot: false, waits: 0, attempt: item }
-  occupy(run, stepRun, next)
+  const next = makeExecution(slot, item)
+  occupy(state, step, next)
+  step.executions.add(next)
+  if (state.journaled) state.outbox.push({ _op: "started", step, execution: next })
   return next
 }
 
 /**
- * Takes a slot for a suspended execution that continues: at once when one is free, else the
- * returned resumption is queued until a slot is handed over. @internal
+ * An execution that waited continues: it takes a free slot at once (returns `true`), or queues
+ * until one is handed over (its `handed` flag and a `wake` command say when). @internal
  */
-export const reacquireSlot = (run: Run, stepRun: StepRun, execution: Execution): Resumption | undefined => {
-  run.idleAnnounced = false
-  const slot = freeSlot(stepRun)
+export const reacquireSlot = (state: RunState, step: StepState, execution: Execution): boolean => {
+  state.idleAnnounced = false
+  execution.handed = false
+  const slot = freeSlot(step)
   if (slot >= 0) {
     execution.slot = slot
-    occupy(run, stepRun, execution)
-    return undefined
+    occupy(state, step, execution)
+    return true
   }
-  const resumption: Resumption = { execution, handed: false, resume: undefined }
-  MutableQueue.offer(stepRun.queue, resumption)
-  stepState(run, stepRun, "preparing", "<enqueued>", execution.attempt.event)
-  return resumption
+  MutableQueue.offer(step.queue, { resumption: execution })
+  stepState(state, step, "preparing", "<enqueued>", execution.attempt.event)
+  return false
 }
 
-const matches = (waiter: Waiter, event: Event.AnyEvent): boolean => {
-  if (waiter.awaitedTag !== event._tag) return false
-  if (waiter.requirements === undefined) return true
-  for (const key of Object.keys(waiter.requirements)) {
-    if (!Equal.equals((event as any)[key], waiter.requirements[key])) return false
+/**
+ * Structural equality for requirements: Effect's `Equal` (Data and Schema classes), and plain
+ * objects and arrays compared field by field. @internal
+ */
+export const equivalent = (a: unknown, b: unknown): boolean => {
+  if (Equal.equals(a, b)) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!equivalent(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b) || !isPlain(a) || !isPlain(b)) return false
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const key of keys) {
+    if (!Object.hasOwn(b, key) || !equivalent((a as any)[key], (b as any)[key])) return false
   }
   return true
 }
 
-const resolveWaiters = (run: Run, event: Event.AnyEvent): boolean => {
+const isPlain = (u: object): boolean => {
+  const proto = Object.getPrototypeOf(u)
+  return proto === Object.prototype || proto === null
+}
+
+const matches = (waiter: Waiter, event: Event.AnyEvent): boolean => {
+  if (waiter.resolved !== undefined || waiter.awaitedTag !== event._tag) return false
+  // A restored waiter whose requirements could not be kept matches nothing until its step
+  // re-executes and waits again with them.
+  if (waiter.requirements === undefined) return !waiter.hasRequirements
+  for (const key of Object.keys(waiter.requirements)) {
+    if (!equivalent((event as any)[key], waiter.requirements[key])) return false
+  }
+  return true
+}
+
+const resolveWaiters = (state: RunState, event: Event.AnyEvent): boolean => {
   let resolved = false
-  for (const stepRun of run.stepRuns) {
-    for (const waiter of stepRun.waiters.values()) {
-      if (matches(waiter, event)) {
-        stepRun.waiters.delete(waiter.id)
-        run.waiterCount--
-        waiter.resolved = event
-        for (const resume of waiter.executions.values()) resume?.(event)
-        resolved = true
-      }
+  for (const step of state.steps) {
+    if (!step.hasWaiters) continue
+    for (const waiter of step.waiters) {
+      if (!matches(waiter, event)) continue
+      waiter.resolved = event
+      state.waiterCount--
+      state.outbox.push({ _op: "resolve", waiter })
+      resolved = true
     }
   }
   return resolved
@@ -493,43 +526,176 @@ const resolveWaiters = (run: Run, event: Event.AnyEvent): boolean => {
 
 /**
  * Routes an event: waiters first (a resolved waiter consumes the event), then every step that
- * accepts its tag (or only `target`). @internal
+ * accepts its tag (or only `target`). Before the run begins, events are kept for then. @internal
  */
-export const route = (run: Run, event: Event.AnyEvent, target?: StepRun): void => {
-  if (run.done) return
-  if (!run.begun) {
-    ;(run.early ??= []).push({ event, target })
+export const route = (state: RunState, event: Event.AnyEvent, target?: StepState): void => {
+  const status = state.status._tag
+  if (status !== "Running") {
+    if (status === "Pending") (state.early ??= []).push({ event, target })
     return
   }
-  if (run.waiterCount > 0 && resolveWaiters(run, event)) return
-  if (target !== undefined) return enqueue(run, target, makeAttempt(event))
-  const indices = run.plan.routes.get(event._tag)
+  if (state.waiterCount > 0 && resolveWaiters(state, event)) return
+  if (target !== undefined) return enqueue(state, target, makeAttempt(event))
+  const indices = state.plan.routes.get(event._tag)
   if (indices === undefined) {
     if (event._tag !== Event.InputRequiredEvent._tag) {
-      publish(run, new Event.UnhandledEvent({ eventType: event._tag, idle: isIdle(run) }, true))
+      publish(state, new Event.UnhandledEvent({ eventType: event._tag, idle: isIdle(state) }, true))
     }
     return
   }
   for (let i = 0; i < indices.length; i++) {
-    enqueue(run, run.stepRuns[indices[i]], makeAttempt(event))
+    enqueue(state, state.steps[indices[i]], makeAttempt(event))
   }
+}
+
+/**
+ * Begins the run: its status becomes running, the attempts restored from a snapshot are queued
+ * (in-flight ones first) and what was sent before (its start event first, for a new run) is
+ * routed. @internal
+ */
+export const begin = (state: RunState, now: number): void => {
+  if (state.status._tag !== "Pending") return
+  state.status = running
+  state.startedAt = now
+  const restored = state.restored
+  state.restored = undefined
+  if (restored !== undefined) {
+    for (const { attempt, step } of restored) {
+      if (attempt.retryAt === undefined) {
+        enqueue(state, step, attempt)
+      } else {
+        step.delayed.add(attempt)
+        state.outbox.push({ _op: "timer", step, attempt })
+      }
+    }
+  }
+  const early = state.early
+  state.early = undefined
+  if (early !== undefined) for (const { event, target } of early) route(state, event, target)
+}
+
+// -------------------------------------------------------------------------------------------------
+// the end of an execution
+// -------------------------------------------------------------------------------------------------
+
+/** Leaves the waiters an execution joined: it has completed, they are done with it. */
+const leaveJoined = (state: RunState, step: StepState, execution: Execution): void => {
+  const joined = execution.joined
+  if (joined === undefined) return
+  execution.joined = undefined
+  for (const waiter of joined) removeFromWaiter(state, step, waiter, execution)
+}
+
+const removeFromWaiter = (state: RunState, step: StepState, waiter: Waiter, execution: Execution): void => {
+  waiter.executions.delete(execution)
+  if (waiter.executions.size > 0 || isRestored(waiter)) return
+  const index = step.waiters.indexOf(waiter)
+  if (index < 0) return
+  step.waiters.splice(index, 1)
+  if (waiter.resolved === undefined) state.waiterCount--
+}
+
+const finished = (
+  state: RunState,
+  step: StepState,
+  execution: Execution,
+  outcome: "succeeded" | "failed" | "retrying"
+): void => {
+  step.executions.delete(execution)
+  if (state.journaled) state.outbox.push({ _op: "finished", step, execution, outcome })
+}
+
+/** Why a step's returned value fails it. @internal */
+export type InvalidReturn = { readonly _tag: "InvalidReturn"; readonly message: string }
+
+const describe = (value: unknown): string => value === null ? "null" : Array.isArray(value) ? "array" : typeof value
+
+/**
+ * An execution returned `value`: its result is routed (a stop event ends the run). Returns why
+ * the value is invalid, for the caller to fail the step with. @internal
+ */
+export const succeeded = (
+  state: RunState,
+  step: StepState,
+  execution: Execution,
+  value: unknown,
+  now: number
+): InvalidReturn | undefined => {
+  if (state.done) return undefined
+  if (value === undefined) {
+    publishNotRunning(state, step, execution)
+    leaveJoined(state, step, execution)
+    finished(state, step, execution, "succeeded")
+    return undefined
+  }
+  const invalid = (what: string): InvalidReturn => {
+    // a final failure of this execution: it counts as one
+    execution.attempt.failures++
+    execution.attempt.lastFailedAt = now
+    return { _tag: "InvalidReturn", message: `Step function ${step.step.name} returned ${what}.` }
+  }
+  if (!Event.isEvent(value)) {
+    publishNotRunning(state, step, execution)
+    return invalid(`${describe(value)} instead of an Event instance`)
+  }
+  publishNotRunning(state, step, execution, value)
+  if (!step.emits.has(value._tag)) {
+    const declared = step.step.emits.map(Event.tag).join(", ") || "none"
+    return invalid(`${value._tag} instead of one of its declared events (${declared})`)
+  }
+  leaveJoined(state, step, execution)
+  finished(state, step, execution, "succeeded")
+  if (value._tag === state.stopTag) {
+    const result = value._tag === Event.StopEvent._tag ? (value as Event.StopEvent).result : value
+    end(state, "completed", Exit.succeed(result), value)
+    return undefined
+  }
+  if (value._tag === Event.InputRequiredEvent._tag) publish(state, value)
+  state.accepting = true
+  try {
+    route(state, value)
+  } finally {
+    state.accepting = false
+  }
+  return undefined
+}
+
+/** An execution failed: its bookkeeping is updated (the caller then retries or fails it). @internal */
+export const failed = (state: RunState, step: StepState, execution: Execution, error: Option.Option<unknown>, now: number): void => {
+  const attempt = execution.attempt
+  attempt.failures++
+  attempt.lastFailedAt = now
+  attempt.lastError = error
+  if (state.done) return
+  publishNotRunning(state, step, execution)
+}
+
+/**
+ * A failed attempt is retried at `at` (Clock millis; at once when `at <= now`): it leaves its
+ * slot's execution and waits out the delay in the step's delayed set. @internal
+ */
+export const retryAt = (state: RunState, step: StepState, execution: Execution, at: number, now: number): void => {
+  if (state.done) return
+  const attempt = execution.attempt
+  restoreTaken(step, attempt)
+  leaveJoined(state, step, execution)
+  finished(state, step, execution, "retrying")
+  if (at <= now) return enqueue(state, step, attempt)
+  attempt.retryAt = at
+  step.delayed.add(attempt)
+  state.outbox.push({ _op: "timer", step, attempt })
+}
+
+/** A delayed retry is due: it is queued again. @internal */
+export const retryDue = (state: RunState, step: StepState, attempt: Attempt): void => {
+  if (state.done || !step.delayed.delete(attempt)) return
+  attempt.retryAt = undefined
+  enqueue(state, step, attempt)
 }
 
 // -------------------------------------------------------------------------------------------------
 // collect buffers and waiters
 // -------------------------------------------------------------------------------------------------
-
-/**
- * A `collectEvents` buffer: the events kept so far and, for the `expected` list it was last
- * called with, how many of each tag are still missing.
- * @internal
- */
-export interface CollectBuffer {
-  readonly events: Array<Event.AnyEvent>
-  expected: ReadonlyArray<Event.Any> | undefined
-  missing: Map<string, number>
-  remaining: number
-}
 
 // Recounted only when a call passes another `expected` array than the previous one, so that a
 // fan-in over N events costs O(N), not O(N²).
@@ -552,17 +718,17 @@ const recount = (buffer: CollectBuffer, expected: ReadonlyArray<Event.Any>): voi
  * (same-tag events in arrival order) and clears the buffer, or `undefined`. @internal
  */
 export const collect = (
-  stepRun: StepRun,
+  step: StepState,
   attempt: Attempt,
   event: Event.AnyEvent,
   expected: ReadonlyArray<Event.Any>,
   bufferId: string
 ): Array<Event.AnyEvent> | undefined => {
   if (expected.length === 0) return []
-  let buffer = stepRun.collected.get(bufferId)
+  let buffer = step.collected.get(bufferId)
   if (buffer === undefined) {
     buffer = { events: [], expected: undefined, missing: new Map(), remaining: 0 }
-    stepRun.collected.set(bufferId, buffer)
+    step.collected.set(bufferId, buffer)
   }
   if (buffer.expected !== expected) recount(buffer, expected)
   const needed = buffer.missing.get(event._tag) ?? 0
@@ -570,7 +736,7 @@ export const collect = (
   buffer.events.push(event)
   buffer.missing.set(event._tag, needed - 1)
   if (--buffer.remaining > 0) return undefined
-  stepRun.collected.delete(bufferId)
+  step.collected.delete(bufferId)
   ;(attempt.taken ??= []).push({ bufferId, events: buffer.events.slice(0, -1) })
   const byTag = new Map<string, Array<Event.AnyEvent>>()
   for (const ev of buffer.events) {
@@ -587,15 +753,15 @@ export const collect = (
 }
 
 /**
- * Puts back what a failed attempt took out of its step's collect buffers (before the buffers'
- * newer events), so that its retry collects the same set again. @internal
+ * Puts back what an attempt took out of its step's collect buffers (before the buffers' newer
+ * events), so that its next execution collects the same set again. @internal
  */
-export const restoreTaken = (stepRun: StepRun, attempt: Attempt): void => {
+export const restoreTaken = (step: StepState, attempt: Attempt): void => {
   if (attempt.taken === undefined) return
   for (const { bufferId, events } of attempt.taken) {
-    const buffer = stepRun.collected.get(bufferId)
+    const buffer = step.collected.get(bufferId)
     if (buffer === undefined) {
-      stepRun.collected.set(bufferId, { events: [...events], expected: undefined, missing: new Map(), remaining: 0 })
+      step.collected.set(bufferId, { events: [...events], expected: undefined, missing: new Map(), remaining: 0 })
     } else {
       buffer.events.unshift(...events)
       buffer.expected = undefined
@@ -604,45 +770,120 @@ export const restoreTaken = (stepRun: StepRun, attempt: Attempt): void => {
   attempt.taken = undefined
 }
 
+/** @internal */
+export interface WaitOptions {
+  readonly id: string
+  readonly awaitedTag: string
+  readonly requirements: { readonly [key: string]: unknown } | undefined
+  readonly waiterEvent: Event.AnyEvent | undefined
+}
+
+const isRestored = (waiter: Waiter): boolean => waiter.input !== undefined
+
+const sameWait = (waiter: Waiter, options: WaitOptions): boolean =>
+  waiter.awaitedTag === options.awaitedTag && (
+    // a restored waiter that lost its requirements takes the re-executed step's
+    isRestored(waiter) && waiter.requirements === undefined && waiter.hasRequirements ||
+    (waiter.requirements === undefined
+      ? options.requirements === undefined
+      : options.requirements !== undefined && equivalent(waiter.requirements, options.requirements))
+  )
+
 /**
- * Registers an execution on a waiter; a new waiter id publishes `waiterEvent`, an existing one
- * is shared. @internal
+ * An execution waits: it joins the waiter with the same id and requirements (a new one is made,
+ * and publishes `waiterEvent` unless a waiter with that id already has), and gives its slot to
+ * the next queued work. Returns the waiter; it may be resolved already. @internal
  */
-export const addWaiter = (
-  run: Run,
-  stepRun: StepRun,
-  execution: Execution,
-  options: {
-    readonly id: string
-    readonly awaitedTag: string
-    readonly requirements: { readonly [key: string]: unknown } | undefined
-    readonly waiterEvent: Event.AnyEvent | undefined
+export const wait = (state: RunState, step: StepState, execution: Execution, options: WaitOptions): Waiter => {
+  const waiters = step.waiters
+  let waiter: Waiter | undefined
+  let idPublished = false
+  for (let i = 0; i < waiters.length; i++) {
+    const candidate = waiters[i]
+    // A resolved waiter is done with, unless it was restored and its step comes to take the event.
+    if (candidate.id !== options.id || candidate.resolved !== undefined && !isRestored(candidate)) continue
+    if (candidate.waiterEventPublished) idPublished = true
+    if (sameWait(candidate, options)) {
+      waiter = candidate
+      break
+    }
   }
-): Waiter => {
-  let waiter = stepRun.waiters.get(options.id)
   if (waiter === undefined) {
     waiter = {
       id: options.id,
       awaitedTag: options.awaitedTag,
       requirements: options.requirements,
+      hasRequirements: options.requirements !== undefined,
+      waiterEventPublished: false,
       resolved: undefined,
-      executions: new Map()
+      executions: new Set(),
+      input: undefined
     }
-    stepRun.waiters.set(options.id, waiter)
-    run.waiterCount++
-    if (options.waiterEvent !== undefined) publish(run, options.waiterEvent)
+    waiters.push(waiter)
+    state.waiterCount++
+    if (state.journaled) state.outbox.push({ _op: "waiterAdded", step, waiter })
+    if (options.waiterEvent !== undefined && !idPublished) {
+      waiter.waiterEventPublished = true
+      publish(state, options.waiterEvent)
+    }
+  } else if (isRestored(waiter)) {
+    // the re-executed step owns it again
+    waiter.input = undefined
+    if (waiter.requirements === undefined) waiter.requirements = options.requirements
   }
-  waiter.executions.set(execution, undefined)
+  waiter.executions.add(execution)
+  if (execution.joined === undefined) execution.joined = [waiter]
+  else if (!execution.joined.includes(waiter)) execution.joined.push(waiter)
   return waiter
 }
 
-/** Removes an execution from a waiter, and the waiter once nobody waits on it. @internal */
-export const leaveWaiter = (run: Run, stepRun: StepRun, waiter: Waiter, execution: Execution): void => {
-  waiter.executions.delete(execution)
-  if (waiter.executions.size === 0 && stepRun.waiters.get(waiter.id) === waiter) {
-    stepRun.waiters.delete(waiter.id)
-    run.waiterCount--
+/**
+ * The execution's first concurrent wait gives its slot to the next queued work: returns an
+ * execution for a new worker, if one got the slot. @internal
+ */
+export const suspend = (state: RunState, step: StepState, execution: Execution): Execution | undefined => {
+  if (execution.waits++ > 0 || !execution.holdsSlot || state.done) return undefined
+  if (state.journaled) state.outbox.push({ _op: "finished", step, execution, outcome: "waiting" })
+  publishNotRunning(state, step, execution)
+  const next = releaseSlot(state, step, execution)
+  announceIdle(state)
+  return next
+}
+
+/**
+ * A wait ended without its event (timeout, interruption): the execution stops waiting on that
+ * waiter, which goes once nobody waits on it. @internal
+ */
+export const abandonWait = (state: RunState, step: StepState, waiter: Waiter, execution: Execution): void => {
+  if (state.done) return
+  if (waiter.resolved !== undefined) return
+  const joined = execution.joined
+  if (joined !== undefined) {
+    const index = joined.indexOf(waiter)
+    if (index >= 0) joined.splice(index, 1)
   }
+  removeFromWaiter(state, step, waiter, execution)
+}
+
+/**
+ * Restores a waiter from a snapshot: armed at once (it matches events sent from now on), its
+ * step's execution re-executes from `input` and joins it again. @internal
+ */
+export const restoreWaiter = (
+  state: RunState,
+  step: StepState,
+  waiter: {
+    readonly id: string
+    readonly awaitedTag: string
+    readonly requirements: { readonly [key: string]: unknown } | undefined
+    readonly hasRequirements: boolean
+    readonly waiterEventPublished: boolean
+    readonly resolved: Event.AnyEvent | undefined
+    readonly input: Event.AnyEvent
+  }
+): void => {
+  step.waiters.push({ ...waiter, executions: new Set() })
+  if (waiter.resolved === undefined) state.waiterCount++
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -650,31 +891,46 @@ export const leaveWaiter = (run: Run, stepRun: StepRun, waiter: Waiter, executio
 // -------------------------------------------------------------------------------------------------
 
 /**
- * After the end no slot is handed over any more: executions queued for one to continue after a
- * wait are let go (they are being interrupted). @internal
+ * Ends the run once: publishes its terminal event and asks the shell to stop the run's other
+ * fibers and set its result. Returns whether this call ended the run. @internal
  */
-export const wakeResumptions = (run: Run): void => {
-  for (const stepRun of run.stepRuns) {
-    for (let item = stepRun.takeQueued(); item !== undefined; item = stepRun.takeQueued()) {
+export const end = (
+  state: RunState,
+  ending: Ending,
+  exit: Exit.Exit<unknown, unknown>,
+  terminal: Event.AnyEvent
+): boolean => {
+  if (state.done) return false
+  publish(state, terminal)
+  state.status = { _tag: "Stopping", ending, exit }
+  // executions queued for a slot to continue after a wait are let go (they are interrupted)
+  for (const step of state.steps) {
+    for (const item of step.queued()) {
       if (isResumption(item)) {
-        item.handed = true
-        item.resume?.()
+        item.resumption.handed = true
+        state.outbox.push({ _op: "wake", execution: item.resumption })
       }
     }
+  }
+  state.outbox.push({ _op: "end", ending })
+  return true
+}
+
+/** The run's result is set: it has ended. @internal */
+export const ended = (state: RunState, exit: Exit.Exit<unknown, unknown>): void => {
+  const status = state.status
+  state.status = {
+    _tag: "Ended",
+    ending: status._tag === "Stopping" || status._tag === "Ended" ? status.ending : "cancelled",
+    exit
   }
 }
 
 /**
- * Ends the run once: publishes its terminal event, records its exit and starts the run's end
- * (every other fiber interrupted, then the result completed). Returns whether this call ended
- * the run. @internal
+ * Whether the run is "running" as a snapshot records it: not yet ended, or ended by a cancel
+ * (which keeps it resumable). @internal
  */
-export const finish = (run: Run, exit: Exit.Exit<unknown, unknown>, terminal: Event.AnyEvent): boolean => {
-  if (run.done) return false
-  publish(run, terminal)
-  run.done = true
-  run.exit = exit
-  wakeResumptions(run)
-  run.onEnd()
-  return true
+export const isResumable = (state: RunState): boolean => {
+  const status = state.status
+  return status._tag === "Pending" || status._tag === "Running" || status.ending === "cancelled"
 }

@@ -1,13 +1,14 @@
 /**
- * Starting and ending a run: validation, its fibers, its timeout, its concurrency limit, its
- * stream, and the handler.
+ * Starting, resuming and ending runs: validation, the run's state and shell, its timeout, its
+ * concurrency limit, its scope, its stream, and the handler.
  */
-import * as Context from "effect/Context"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Runtime from "effect/Runtime"
@@ -16,16 +17,20 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Event from "../Event.js"
 import * as Graph from "../Graph.js"
+import * as Serializer from "../Serializer.js"
+import type * as Snapshot from "../Snapshot.js"
 import type * as StateStore from "../StateStore.js"
 import type * as Workflow from "../Workflow.js"
-import * as WorkflowContext from "../WorkflowContext.js"
+import type * as WorkflowContext from "../WorkflowContext.js"
 import type * as WorkflowHandler from "../WorkflowHandler.js"
 import * as WorkflowError from "../WorkflowError.js"
-import { CurrentContext, sendEvent } from "./context.js"
+import { sendEvent } from "./context.js"
 import * as deadlines from "./deadlines.js"
 import * as run_ from "./run.js"
+import { close, closedIndex, type Journal, Run } from "./shell.js"
+import * as snapshot from "./snapshot.js"
+import type { RawSnapshot } from "./snapshotData.js"
 import * as stateStore from "./stateStore.js"
-import { worker } from "./worker.js"
 
 const validated = new WeakSet<Workflow.Any>()
 const semaphores = new WeakMap<Workflow.Any, Effect.Semaphore>()
@@ -71,31 +76,45 @@ const startEventOf = (
 // Events are immutable values: the runs started without an event share one.
 let defaultStartEvent: Event.StartEvent | undefined
 
-// The abnormal endings; a run's normal ending is its own stop class (`run.stopTag`).
+// The abnormal endings; a run's normal ending is its own stop class (`state.stopTag`).
 const terminalTags: ReadonlySet<string> = new Set(
   [...Event.terminalTags].filter((tag) => tag !== Event.StopEvent._tag)
 )
 
-const timeOut = (run: run_.Run, timeout: Duration.Duration): void => {
-  const activeSteps = run_.runningSteps(run)
-  run_.finish(
-    run,
+const timeOut = (run: Run, timeout: Duration.Duration): void => {
+  const activeSteps = run_.runningSteps(run.state)
+  run_.end(
+    run.state,
+    "timedOut",
     Exit.fail(new WorkflowError.WorkflowTimeoutError({ timeout, activeSteps })),
     new Event.WorkflowTimedOutEvent({ timeout: Duration.toMillis(timeout) / 1000, activeSteps }, true)
   )
+  run.flush()
 }
 
-const isTerminal = (run: run_.Run, item: run_.Published): boolean =>
-  item instanceof run_.StepStateRecord ? false : item._tag === run.stopTag || terminalTags.has(item._tag)
+/** Ends a run as `handler.cancel` does (a no-op on an ended run). */
+const cancel = (run: Run): void => {
+  run_.end(
+    run.state,
+    "cancelled",
+    Exit.fail(new WorkflowError.WorkflowCancelledByUser()),
+    new Event.WorkflowCancelledEvent({}, true)
+  )
+  run.flush()
+}
 
-/** Offered to the live PubSub when the run's scope closes: its subscribers end there. */
-const closedIndex = -1
+// -------------------------------------------------------------------------------------------------
+// the stream
+// -------------------------------------------------------------------------------------------------
+
+const isTerminal = (run: Run, item: run_.Published): boolean =>
+  item instanceof run_.StepStateRecord ? false : item._tag === run.state.stopTag || terminalTags.has(item._tag)
 
 /** The run's log from the start, then what is published live, up to the terminal event. */
-const published = (run: run_.Run): Stream.Stream<run_.Published> =>
+const published = (run: Run): Stream.Stream<run_.Published> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     // An ended (or closed) run publishes nothing more: its log is all there is.
-    if (run.done) return Stream.fromIterable(run.log)
+    if (run.state.done || run.closed) return Stream.fromIterable(run.log)
     const made = run.live === undefined ? yield* PubSub.unbounded<number>() : run.live
     // the first subscribers may race to make the PubSub: the first one made is kept
     const live = yield* PubSub.subscribe(run.live ??= made)
@@ -112,7 +131,7 @@ const published = (run: run_.Run): Stream.Stream<run_.Published> =>
     )
   })).pipe(Stream.takeUntil((item) => isTerminal(run, item)))
 
-const streamOf = (run: run_.Run, internal: boolean): Stream.Stream<Event.AnyEvent> =>
+const streamOf = (run: Run, internal: boolean): Stream.Stream<Event.AnyEvent> =>
   internal
     ? Stream.map(published(run), (item) => item instanceof run_.StepStateRecord ? item.toEvent() : item)
     : Stream.filter(
@@ -120,11 +139,15 @@ const streamOf = (run: run_.Run, internal: boolean): Stream.Stream<Event.AnyEven
       (item): item is Event.AnyEvent => !(item instanceof run_.StepStateRecord) && !Event.internalTags.has(item._tag)
     )
 
+// -------------------------------------------------------------------------------------------------
+// the handler
+// -------------------------------------------------------------------------------------------------
+
 /** The handler: its members are made when read, so that a parked run holds little. */
 class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E, S> {
-  constructor(private readonly run: run_.Run) {}
+  constructor(private readonly run: Run) {}
   get runId() {
-    return this.run.runId
+    return this.run.state.runId
   }
   get events() {
     return streamOf(this.run, false)
@@ -136,31 +159,39 @@ class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E
     return awaitResult(this.run)
   }
   get sendEvent() {
-    return (event: Event.AnyEvent, options?: WorkflowContext.SendOptions) => sendEvent(this.run, event, options)
+    return (event: Event.AnyEvent, options?: WorkflowContext.SendOptions) =>
+      Effect.suspend(() =>
+        this.run.state.done || this.run.closed
+          ? Effect.fail(
+            new WorkflowError.WorkflowRuntimeError({
+              message: `Workflow already completed: run ${this.run.state.runId} accepts no more events`
+            })
+          )
+          : sendEvent(this.run, event, options)
+      )
   }
   get cancel() {
     return Effect.suspend(() => {
-      run_.finish(
-        this.run,
-        Exit.fail(new WorkflowError.WorkflowCancelledByUser()),
-        new Event.WorkflowCancelledEvent({}, true)
-      )
+      cancel(this.run)
       return Effect.asVoid(Effect.exit(awaitResult(this.run)))
     })
   }
+  get snapshot(): Effect.Effect<Snapshot.Snapshot, WorkflowError.ContextSerdeError> {
+    return Effect.suspend(() => snapshot.take(this.run))
+  }
   get runningSteps() {
-    return Effect.sync(() => run_.runningSteps(this.run))
+    return Effect.sync(() => run_.runningSteps(this.run.state))
   }
   get isDone() {
-    return Effect.sync(() => this.run.done)
+    return Effect.sync(() => this.run.state.done)
   }
   get store(): StateStore.StateStore<S> {
-    return this.run.store
+    return this.run.state.store
   }
 }
 
 /** The run's result, once its end is complete. */
-const awaitResult = <A, E>(run: run_.Run): Effect.Effect<A, E> =>
+const awaitResult = <A, E>(run: Run): Effect.Effect<A, E> =>
   Effect.suspend(() =>
     run.completed ?? Effect.async<A, E>((resume) => {
       const observer = (exit: Exit.Exit<A, E>) => resume(exit)
@@ -169,149 +200,78 @@ const awaitResult = <A, E>(run: run_.Run): Effect.Effect<A, E> =>
     })
   )
 
-const completeResult = (run: run_.Run) => Effect.sync(() => run.complete(run.exit!))
-
-const releasePermit = (run: run_.Run) =>
-  Effect.suspend(() => {
-    if (!run.permit) return Effect.void
-    run.permit = false
-    return run.semaphore!.release(1)
-  })
-
-const track = (run: run_.Run, fiber: Fiber.RuntimeFiber<void>): void => {
-  const fibers = run.fibers ??= new Set()
-  fibers.add(fiber)
-  fiber.addObserver(() => {
-    fibers.delete(fiber)
-    run.settleIfDone()
-  })
-}
+// -------------------------------------------------------------------------------------------------
+// beginning a run
+// -------------------------------------------------------------------------------------------------
 
 /**
- * Starts a worker fiber: scheduled, so that the transitions of the run never re-enter each
- * other, or in place when no transition is under way.
+ * Closes the run when `scope` closes. The run holds a scope of its own, forked from `scope`
+ * and closed once the run has settled (ended, with no fiber left), so that a long-lived scope
+ * keeps nothing of the runs that ended in it.
  */
-const startWorker = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution, inPlace: boolean): void => {
-  const started = run.runtime
-  if (started === undefined) return
-  const current = new CurrentContext()
-  const runtime = Runtime.make({
-    context: Context.add(started.context, WorkflowContext.WorkflowContext, current),
-    fiberRefs: started.fiberRefs,
-    runtimeFlags: started.runtimeFlags
-  })
-  track(run, Runtime.runFork(runtime)(worker(run, stepRun, execution, current), { immediate: inPlace }))
-}
-
-const driver: run_.Driver = {
-  // Scheduled, not started in place: transitions of the run never re-enter each other.
-  fork: (run, effect) => {
-    if (!run.closed && run.runtime !== undefined) track(run, Runtime.runFork(run.runtime)(effect, { immediate: false }))
-  },
-  spawn: (run, stepRun, execution) => {
-    if (run.closed) return
-    if (run.starting !== undefined) {
-      run.starting.push({ stepRun, execution })
-      return
-    }
-    startWorker(run, stepRun, execution, false)
-  },
-  end: (run) => {
-    if (run.deadline !== undefined) deadlines.remove(run.deadline)
-    const current = Fiber.getCurrentFiber()
-    let others = run.permit
-    for (const fiber of run.fibers ?? []) {
-      if (others) break
-      others = Option.isNone(current) || fiber !== current.value
-    }
-    // Usually the run ends in its last step's fiber, with nothing else to interrupt or release.
-    if (!others) return run.complete(run.exit!)
-    Runtime.runFork(run.runtime!)(
-      Fiber.interruptAll(run.fibers ?? []).pipe(Effect.zipRight(releasePermit(run)), Effect.zipRight(completeResult(run))),
-      { immediate: false }
-    )
-  }
-}
-
-/**
- * What closing a run's scope does: nothing of the run starts, runs or waits any more. A run
- * that had ended keeps its result; one that had not is interrupted.
- */
-const close = (run: run_.Run): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    run.closed = true
-    run.done = true
-    run_.wakeResumptions(run)
-    run.live?.unsafeOffer(closedIndex)
-    if (run.deadline !== undefined) deadlines.remove(run.deadline)
-    // Usually the run has ended before its scope closes, and nothing of it is left to stop.
-    if (
-      run.exit !== undefined && (run.fibers === undefined || run.fibers.size === 0) && !run.permit
-    ) {
-      run.complete(run.exit)
-      return Effect.void
-    }
-    return Fiber.interruptAll(run.fibers ?? []).pipe(
-      Effect.zipRight(releasePermit(run)),
-      Effect.zipRight(
-        Effect.fiberIdWith((id) => Effect.sync(() => run.complete(run.exit ?? Exit.interrupt(id))))
-      )
+const closeWith = (scope: Scope.Scope, run: Run): Effect.Effect<void> =>
+  Effect.flatMap(Scope.fork(scope, ExecutionStrategy.sequential), (own) => {
+    const release = () => Effect.runSync(Scope.close(own, Exit.void))
+    return Effect.zipRight(
+      Scope.addFinalizer(own, close(run, () => cancel(run))),
+      Effect.sync(() => {
+        // it may have settled while its scope was being made
+        if (run.settled) release()
+        else run.onSettled = release
+      })
     )
   })
-
-/**
- * Closes the run when `scope` closes (at once if it has closed already). The scope holds the run
- * only until it has settled (ended, with no fiber left): a long-lived scope does not keep every
- * run it ever started.
- */
-const closeWith = (scope: Scope.Scope, run: run_.Run): Effect.Effect<void> => {
-  const held: { run: run_.Run | undefined } = { run }
-  run.onSettled = () => {
-    held.run = undefined
-  }
-  return Scope.addFinalizerExit(scope, () => held.run === undefined ? Effect.void : close(held.run))
-}
 
 /** How many runs are beginning in place on the stack now, and how many may. */
 let nested = 0
 const maxNested = 16
 
-const begin = (run: run_.Run, event: Event.AnyEvent): void => {
-  if (run.done) return
-  run.begun = true
+/** Begins the run: routes what it starts with and starts its first workers in place. */
+const begin = (run: Run): void => {
+  const state = run.state
+  if (state.status._tag !== "Pending" || run.closed) return
   const begunAt = run.clock.unsafeCurrentTimeMillis()
-  // The first workers start in place once the start event is routed: a run whose steps do not
-  // wait has ended when it has started, and holds no memory meanwhile.
-  const starting: Array<run_.Job> = run.starting = []
-  try {
-    run_.route(run, event)
-    // what was sent while the run waited for its permit follows its start event
-    const early = run.early
-    run.early = undefined
-    if (early !== undefined) for (const { event, target } of early) run_.route(run, event, target)
-  } finally {
-    run.starting = undefined
-  }
+  run_.begin(state, begunAt)
   // Runs started by steps of runs started in place nest on the stack: past a few levels, the
-  // first workers are scheduled instead.
+  // first workers are scheduled instead. A run whose steps do not wait has ended when it has
+  // started, and holds no memory meanwhile.
   const inPlace = nested < maxNested
   if (inPlace) nested++
+  run.inPlace = inPlace
   try {
-    for (const { stepRun, execution } of starting) {
-      if (!run.done && !run.closed) startWorker(run, stepRun, execution, inPlace)
-    }
+    run.flush()
   } finally {
+    run.inPlace = false
     if (inPlace) nested--
   }
   // Only a run still going once its first steps have run needs its timeout watched; the timeout
   // counts from the beginning.
-  const timeout = run.workflow.timeout
-  if (Option.isSome(timeout) && !run.done && !run.closed) {
+  const timeout = run.state.workflow.timeout
+  if (Option.isSome(timeout) && !state.done && !run.closed) {
     const millis = Duration.toMillis(timeout.value)
     if (millis !== Infinity) {
       run.deadline = deadlines.add(run.clock, begunAt + millis, () => timeOut(run, timeout.value))
     }
   }
+}
+
+/** Begins a run: at once, or when its workflow's concurrency limit gives it a permit. */
+const launch = (run: Run): Run => {
+  const semaphore = run.semaphore
+  if (semaphore === undefined) {
+    begin(run)
+    return run
+  }
+  run.fork(Effect.uninterruptibleMask((restore) =>
+    Effect.zipRight(
+      restore(semaphore.take(1)),
+      Effect.sync(() => {
+        run.permit = true
+        begin(run)
+      })
+    )
+  ))
+  return run
 }
 
 /** Makes the run's store when first used; it holds no more than it needs (the run keeps it). */
@@ -322,46 +282,38 @@ const storeMaker = (
 ) =>
 () => given ?? stateStore.unsafeMake<any>(initial, schema)
 
-/** Begins a run: at once, or when its workflow's concurrency limit gives it a permit. */
-const launch = (run: run_.Run, event: Event.AnyEvent): run_.Run => {
-  const semaphore = run.semaphore
-  if (semaphore === undefined) {
-    begin(run, event)
-    return run
-  }
-  run.fork(Effect.uninterruptibleMask((restore) =>
-    Effect.zipRight(
-      restore(semaphore.take(1)),
-      Effect.sync(() => {
-        run.permit = true
-        begin(run, event)
-      })
-    )
-  ))
-  return run
+/** How a run begins: a start event, or a snapshot to continue. @internal */
+export type Beginning =
+  | { readonly _tag: "Start"; readonly event: Event.AnyEvent | undefined }
+  | { readonly _tag: "Resume"; readonly snapshot: unknown; readonly event: Event.AnyEvent | undefined }
+
+type StartError =
+  | WorkflowError.WorkflowValidationError
+  | WorkflowError.WorkflowConfigurationError
+  | WorkflowError.ContextSerdeError
+
+/** Options of `startIn` beyond the public ones. @internal */
+export interface StartOptions<S> extends Workflow.RunOptions<S> {
+  readonly journal?: Journal | undefined
 }
 
 /**
- * Starts a run whose fibers are interrupted when `scope` closes; without a scope, the caller
- * must `close` the run. @internal
+ * Starts (or resumes) a run whose fibers are interrupted when `scope` closes; without a scope,
+ * the caller must `close` the run. @internal
  */
 export const startIn = <Start, Result, E, R, S>(
   self: Workflow.Workflow<Start, Result, E, R, S>,
   scope: Scope.Scope | undefined,
-  startEvent?: Start,
-  options?: Workflow.RunOptions<S>
-): Effect.Effect<run_.Run, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError, R> =>
+  beginning: Beginning,
+  options?: StartOptions<S>
+): Effect.Effect<Run, StartError, R> =>
   // One step that reads what the run needs from the calling fiber: starting many small runs
   // is dominated by what each start costs.
   Effect.withFiberRuntime((fiber, status) => {
-    const make = (
-      event: Event.AnyEvent,
-      initial: unknown
-    ): Effect.Effect<run_.Run, WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError> => {
-      const run = new run_.Run(
-        options?.runId,
-        self,
-        storeMaker(options?.store, initial, self.state),
+    const serializer = Context.getOption(fiber.currentContext, Serializer.Serializer).pipe(Option.getOrUndefined)
+    const make = (state: run_.RunState): Effect.Effect<Run> => {
+      const run = new Run(
+        state,
         Context.get(fiber.currentDefaultServices, Clock.Clock),
         // interruptible: the run's fibers inherit these flags, whatever region the run starts in
         Runtime.make({
@@ -370,45 +322,84 @@ export const startIn = <Start, Result, E, R, S>(
           runtimeFlags: RuntimeFlags.enable(status.runtimeFlags, RuntimeFlags.Interruption)
         }),
         concurrencyLimit(self),
-        driver
+        serializer,
+        options?.journal
       )
-      if (scope === undefined) return Effect.succeed(launch(run, event))
+      if (scope === undefined) return Effect.succeed(launch(run))
       // Uninterruptible from the run's beginning until its scope knows it: an interruption in
       // between would leave the run going with nobody to close it. A run that has already ended
       // and settled (its first steps did not wait) leaves its scope nothing to close.
       return Effect.uninterruptible(Effect.suspend(() => {
-        launch(run, event)
+        launch(run)
         return run.settled ? Effect.succeed(run) : Effect.as(closeWith(scope, run), run)
       }))
     }
+    const fresh = (event: Event.AnyEvent, initial: unknown, runId: string | undefined) => {
+      const state = new run_.RunState(runId, self, storeMaker(options?.store, initial, self.state))
+      state.early = [{ event, target: undefined }]
+      return make(state)
+    }
+    if (beginning._tag === "Resume") {
+      return Effect.flatMap(validateOnce(self), (): Effect.Effect<Run, StartError> => {
+        const decoded = snapshot.decode(self, beginning.snapshot, serializer)
+        if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+        const raw: RawSnapshot = decoded.right
+        if (!raw.isRunning) {
+          // a finished run's snapshot starts a new run that carries its state over
+          const event = startEventOf(self, beginning.event)
+          if (event instanceof WorkflowError.WorkflowConfigurationError) return Effect.fail(event)
+          return fresh(event, raw.state, options?.runId)
+        }
+        return make(snapshot.restore(self, raw, storeMaker(options?.store, raw.state, self.state)))
+      })
+    }
+    const startEvent = beginning.event
     const typedState = options?.store === undefined && Option.isSome(self.state) ? self.state.value : undefined
     if (typedState === undefined && (self.validation === false || validated.has(self))) {
-      const event = startEventOf(self, startEvent as Event.AnyEvent | undefined)
-      return event instanceof WorkflowError.WorkflowConfigurationError ? Effect.fail(event) : make(event, {})
+      const event = startEventOf(self, startEvent)
+      return event instanceof WorkflowError.WorkflowConfigurationError
+        ? Effect.fail(event)
+        : fresh(event, {}, options?.runId)
     }
     return Effect.flatMap(validateOnce(self), () => {
-      const event = startEventOf(self, startEvent as Event.AnyEvent | undefined)
+      const event = startEventOf(self, startEvent)
       if (event instanceof WorkflowError.WorkflowConfigurationError) return Effect.fail(event)
       // A typed state's defaults are decoded now, so that a schema without them fails the start.
       return typedState === undefined
-        ? make(event, {})
-        : Effect.flatMap(stateStore.initialState(typedState), (initial) => make(event, initial))
+        ? fresh(event, {}, options?.runId)
+        : Effect.flatMap(stateStore.initialState(typedState), (initial) => fresh(event, initial, options?.runId))
     })
   })
+
+const beginningOf = (startEvent: unknown, options: Workflow.RunOptions<any> | undefined): Beginning =>
+  options?.snapshot !== undefined
+    ? { _tag: "Resume", snapshot: options.snapshot, event: startEvent as Event.AnyEvent | undefined }
+    : { _tag: "Start", event: startEvent as Event.AnyEvent | undefined }
+
+/** @internal */
+export const handlerOf = <Result, E, S>(run: Run): WorkflowHandler.WorkflowHandler<Result, E, S> =>
+  new Handler<Result, E, S>(run)
 
 /** @internal */
 export const start = <Start, Result, E, R, S>(
   self: Workflow.Workflow<Start, Result, E, R, S>,
   startEvent?: Start,
   options?: Workflow.RunOptions<S>
-): Effect.Effect<
-  WorkflowHandler.WorkflowHandler<Result, E, S>,
-  WorkflowError.WorkflowValidationError | WorkflowError.WorkflowConfigurationError,
-  R | Scope.Scope
-> =>
+): Effect.Effect<WorkflowHandler.WorkflowHandler<Result, E, S>, StartError, R | Scope.Scope> =>
   Effect.flatMap(
     Effect.scope,
-    (scope) => Effect.map(startIn(self, scope, startEvent, options), (run) => new Handler<Result, E, S>(run))
+    (scope) => Effect.map(startIn(self, scope, beginningOf(startEvent, options), options), handlerOf<Result, E, S>)
+  )
+
+/** @internal */
+export const resume = <Start, Result, E, R, S>(
+  self: Workflow.Workflow<Start, Result, E, R, S>,
+  snapshot: unknown
+): Effect.Effect<WorkflowHandler.WorkflowHandler<Result, E, S>, StartError, R | Scope.Scope> =>
+  Effect.flatMap(
+    Effect.scope,
+    (scope) =>
+      Effect.map(startIn(self, scope, { _tag: "Resume", snapshot, event: undefined }), handlerOf<Result, E, S>)
   )
 
 /** @internal */
@@ -418,7 +409,7 @@ export const run = <Start, Result, E, R, S>(
   options?: Workflow.RunOptions<S>
 ) =>
   Effect.acquireUseRelease(
-    startIn(self, undefined, startEvent, options),
+    startIn(self, undefined, beginningOf(startEvent, options), options),
     (run) => awaitResult<Result, WorkflowError.WorkflowError | E>(run),
-    close
+    (run) => close(run, () => cancel(run))
   )

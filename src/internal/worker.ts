@@ -1,192 +1,157 @@
 /**
  * A worker fiber: it runs the execution it was started with, then the execution its result
- * hands over or the next queued event of its step, and stops when there is neither.
+ * hands over or the next queued event of its step, and stops when there is neither. Each
+ * execution is isolated as if it had a fiber of its own.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Event from "../Event.js"
 import * as WorkflowError from "../WorkflowError.js"
 import { type CurrentContext, makeContext } from "./context.js"
+import * as isolation from "./isolation.js"
 import { currentFirstAttemptAt } from "./retry.js"
 import * as run_ from "./run.js"
+import type { Run } from "./shell.js"
 
-/**
- * Runs `first`, then more work without a new fiber: the execution its result handed over (the
- * next step of a chain), or the next queued event of its own step; the other of the two, if
- * both exist, gets a fiber of its own. Stops when there is neither.
- *
- * @internal
- */
+/** @internal */
 export const worker = (
-  run: run_.Run,
-  stepRun: run_.StepRun,
+  run: Run,
+  step: run_.StepState,
   first: run_.Execution,
   current: CurrentContext
-): Effect.Effect<void> => {
-  const self = new Worker(run, current, stepRun, first)
-  return Effect.suspend(() => self.execute(stepRun, first))
-}
+): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => new Worker(run, current, fiber, step, first).execute(step, first))
 
 /**
  * A worker fiber's state. It runs one execution at a time, so it is itself the pair of
  * continuations of every execution it runs (none is made per execution).
  */
 class Worker {
+  /** The fiber's refs when the execution started: restored when it ends. */
+  private refs: isolation.Refs
+
   constructor(
-    readonly run: run_.Run,
+    readonly run: Run,
     readonly current: CurrentContext,
+    readonly fiber: Fiber.RuntimeFiber<void>,
     /** The execution in progress. */
-    private stepRun: run_.StepRun,
+    private step: run_.StepState,
     private execution: run_.Execution
-  ) {}
+  ) {
+    this.refs = isolation.save(fiber)
+  }
 
   // Called when the execution starts (never ahead of time): it reads the clock.
-  execute(stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> {
+  execute(step: run_.StepState, execution: run_.Execution): Effect.Effect<void> {
     const run = this.run
     const startedAt = run.clock.unsafeCurrentTimeMillis()
     const attempt = execution.attempt
     if (attempt.firstAttemptAt === undefined) attempt.firstAttemptAt = startedAt
-    this.stepRun = stepRun
+    this.step = step
     this.execution = execution
-    const ctx = makeContext(run, stepRun, execution, startedAt)
-    this.current.current = ctx
-    return Effect.matchCauseEffect(stepRun.step.body(attempt.event, ctx) as Effect.Effect<unknown, unknown>, this)
+    this.current.current = makeContext(run, step, execution, startedAt)
+    return Effect.matchCauseEffect(step.step.body(attempt.event, this.current.current) as Effect.Effect<unknown, unknown>, this)
   }
 
   readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
-    const stepRun = this.stepRun
+    isolation.restore(this.fiber, this.refs)
+    const step = this.step
     const execution = this.execution
-    return this.run.done
-      ? this.next(stepRun, execution)
-      : Effect.flatMap(onFailure(this.run, stepRun, execution, cause), () => this.next(stepRun, execution))
+    const state = this.run.state
+    if (state.done) return this.next(step, execution)
+    const now = this.run.clock.unsafeCurrentTimeMillis()
+    const failure = Cause.failureOption(cause)
+    run_.failed(state, step, execution, failure, now)
+    if (Option.isNone(failure) || Option.isNone(step.step.retry)) {
+      failStep(this.run, step, execution.attempt, cause)
+      return this.next(step, execution)
+    }
+    return Effect.flatMap(
+      nextRetry(step.step.retry.value, execution.attempt, failure.value, now),
+      (at) => {
+        if (at === undefined) failStep(this.run, step, execution.attempt, cause)
+        else run_.retryAt(state, step, execution, at, now)
+        return this.next(step, execution)
+      }
+    )
   }
 
   readonly onSuccess = (value: unknown): Effect.Effect<void> => {
-    if (!this.run.done) onSuccess(this.run, this.stepRun, this.execution, value)
-    return this.next(this.stepRun, this.execution)
+    isolation.restore(this.fiber, this.refs)
+    const run = this.run
+    const invalid = run_.succeeded(run.state, this.step, this.execution, value, run.clock.unsafeCurrentTimeMillis())
+    if (invalid !== undefined) {
+      failStep(
+        run,
+        this.step,
+        this.execution.attempt,
+        Cause.fail(new WorkflowError.WorkflowRuntimeError({ message: invalid.message }))
+      )
+    }
+    return this.next(this.step, this.execution)
   }
 
   // What comes after an execution, decided when it has ended.
-  private next(stepRun: run_.StepRun, execution: run_.Execution): Effect.Effect<void> {
+  private next(step: run_.StepState, execution: run_.Execution): Effect.Effect<void> {
+    // the fibers the execution forked end with it
+    isolation.interruptChildren(this.fiber)
     const run = this.run
-    const handoff = run.handoff
-    run.handoff = undefined
-    const queued = run_.releaseSlot(run, stepRun, execution)
-    if (queued !== undefined) {
-      if (handoff !== undefined) run.spawn(handoff.stepRun, handoff.execution)
-      return this.execute(stepRun, queued)
+    const state = run.state
+    const handoff = state.handoff
+    state.handoff = undefined
+    const queued = run_.releaseSlot(state, step, execution)
+    if (queued === undefined && handoff === undefined) run_.announceIdle(state)
+    if (queued !== undefined && handoff !== undefined) {
+      // the handed-over execution gets a worker of its own
+      state.outbox.push({ _op: "run", step: handoff.step, execution: handoff.execution })
     }
-    if (handoff !== undefined) return this.execute(handoff.stepRun, handoff.execution)
-    run_.announceIdle(run)
+    run.flush()
+    if (queued !== undefined) return this.execute(step, queued)
+    if (handoff !== undefined && !state.done) return this.execute(handoff.step, handoff.execution)
     return Effect.void
   }
 }
 
-const describe = (value: unknown): string =>
-  value === null ? "null" : Array.isArray(value) ? "array" : typeof value
-
-const onSuccess = (run: run_.Run, stepRun: run_.StepRun, execution: run_.Execution, value: unknown): void => {
-  const name = stepRun.step.name
-  if (value === undefined) return run_.publishNotRunning(run, stepRun, execution)
-  if (!Event.isEvent(value)) {
-    run_.publishNotRunning(run, stepRun, execution)
-    return failStep(run, stepRun, execution.attempt, invalidReturn(`${describe(value)} instead of an Event instance`))
+/**
+ * When a failed attempt is retried (Clock millis), or `undefined` when its retry schedule
+ * stops. The schedule's state is kept in the attempt; an attempt restored from a snapshot gets
+ * it back by stepping the schedule once per earlier failure.
+ */
+const nextRetry = (
+  schedule: Schedule.Schedule<unknown, unknown>,
+  attempt: run_.Attempt,
+  error: unknown,
+  now: number
+): Effect.Effect<number | undefined> => {
+  const step = (state: unknown) => schedule.step(now, error, state)
+  let state: Effect.Effect<unknown> = Effect.succeed(attempt.scheduleState ?? schedule.initial)
+  if (attempt.scheduleState === undefined) {
+    for (let i = 1; i < attempt.failures; i++) state = Effect.flatMap(state, (s) => Effect.map(step(s), ([next]) => next))
   }
-  run_.publishNotRunning(run, stepRun, execution, value)
-  if (!stepRun.emits.has(value._tag)) {
-    const declared = stepRun.step.emits.map(Event.tag).join(", ") || "none"
-    return failStep(
-      run,
-      stepRun,
-      execution.attempt,
-      invalidReturn(`${value._tag} instead of one of its declared events (${declared})`)
-    )
-  }
-  if (value._tag === run.stopTag) {
-    const result = value._tag === Event.StopEvent._tag ? (value as Event.StopEvent).result : value
-    run_.finish(run, Exit.succeed(result), value)
-    return
-  }
-  if (value._tag === Event.InputRequiredEvent._tag) run_.publish(run, value)
-  run.accepting = true
-  try {
-    run_.route(run, value)
-  } finally {
-    run.accepting = false
-  }
-
-  function invalidReturn(what: string): Cause.Cause<WorkflowError.WorkflowRuntimeError> {
-    // a final failure of this execution: it counts as one
-    execution.attempt.failures++
-    execution.attempt.lastFailedAt = run.clock.unsafeCurrentTimeMillis()
-    return Cause.fail(new WorkflowError.WorkflowRuntimeError({ message: `Step function ${name} returned ${what}.` }))
-  }
+  return Effect.flatMap(state, step).pipe(
+    Effect.map(([next, _, decision]) => {
+      attempt.scheduleState = next
+      return ScheduleDecision.isDone(decision) ? undefined : ScheduleIntervals.start(decision.intervals)
+    }),
+    Effect.locally(currentFirstAttemptAt, attempt.firstAttemptAt)
+  )
 }
 
-const onFailure = (
-  run: run_.Run,
-  stepRun: run_.StepRun,
-  execution: run_.Execution,
-  cause: Cause.Cause<unknown>
-): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const failedAt = run.clock.unsafeCurrentTimeMillis()
-    const attempt = execution.attempt
-    attempt.failures++
-    attempt.lastFailedAt = failedAt
-    run_.publishNotRunning(run, stepRun, execution)
-    const failure = Cause.failureOption(cause)
-    if (Option.isNone(failure) || Option.isNone(stepRun.step.retry)) {
-      failStep(run, stepRun, attempt, cause)
-      return Effect.void
-    }
-    attempt.lastError = failure
-    run_.restoreTaken(stepRun, attempt)
-    const schedule = stepRun.step.retry.value
-    return Effect.map(
-      attempt.driver === undefined ? Schedule.driver(schedule) : Effect.succeed(attempt.driver),
-      (driver) => {
-        attempt.driver = driver
-        stepRun.retrying++
-        run.fork(retryLater(run, stepRun, attempt, driver, failure.value, cause))
-      }
-    )
-  })
-
-/** Waits out the retry schedule's delay off the worker slot, then queues the event again. */
-const retryLater = (
-  run: run_.Run,
-  stepRun: run_.StepRun,
-  attempt: run_.Attempt,
-  driver: Schedule.ScheduleDriver<unknown, unknown, never>,
-  error: unknown,
-  cause: Cause.Cause<unknown>
-): Effect.Effect<void> =>
-  driver.next(error).pipe(
-    Effect.locally(currentFirstAttemptAt, attempt.firstAttemptAt),
-    Effect.match({
-      onFailure: () => {
-        stepRun.retrying--
-        failStep(run, stepRun, attempt, cause)
-      },
-      onSuccess: () => {
-        stepRun.retrying--
-        run_.enqueue(run, stepRun, attempt)
-      }
-    })
-  )
-
-const failStep = (run: run_.Run, stepRun: run_.StepRun, attempt: run_.Attempt, cause: Cause.Cause<unknown>): void => {
+const failStep = (run: Run, step: run_.StepState, attempt: run_.Attempt, cause: Cause.Cause<unknown>): void => {
   const error = Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
   const elapsed = (attempt.lastFailedAt ?? attempt.firstAttemptAt ?? 0) - (attempt.firstAttemptAt ?? 0)
-  run_.finish(
-    run,
+  run_.end(
+    run.state,
+    "failed",
     Exit.failCause(cause),
     new Event.WorkflowFailedEvent(
-      { stepName: stepRun.step.name, error, attempts: attempt.failures, elapsedSeconds: elapsed / 1000 },
+      { stepName: step.step.name, error, attempts: attempt.failures, elapsedSeconds: elapsed / 1000 },
       true
     )
   )
