@@ -169,39 +169,55 @@ const defaultWaiterId = (tag: string, requirements: object | undefined): string 
   }
 }
 
-/** Takes a slot again for an execution that has waited: at once if one is free, else in turn. */
+/**
+ * Takes a slot again for an execution that has waited: at once if one is free, else in turn.
+ * It runs in the wait's finalizer, which cannot be interrupted: its callback needs no canceler.
+ */
 const reacquire = (run: Run, step: run_.StepState, execution: run_.Execution): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const state = run.state
-    const got = run_.reacquireSlot(state, step, execution)
+    const got = run_.reacquireSlot(run.state, step, execution)
     run.flush()
     if (got) return Effect.void
     return Effect.async<void>((resume) => {
       if (execution.handed) return resume(Effect.void)
-      const wakers = run.wakers ??= new Map()
-      wakers.set(execution, () => resume(Effect.void))
-      return Effect.sync(() => {
-        wakers.delete(execution)
-      })
+      ;(run.wakers ??= new Map()).set(execution, () => resume(Effect.void))
     })
   })
 
-/** Suspends until the waiter is resolved (at once if it is already). */
-const resolution = (run: Run, waiter: run_.Waiter): Effect.Effect<Event.AnyEvent> =>
+/**
+ * Suspends until the waiter is resolved (at once if it is already), calling `registered` with
+ * the callback it leaves with the run: the wait's finalizer removes it (no canceler is made,
+ * which a parked run would hold).
+ */
+const resolution = (
+  run: Run,
+  waiter: run_.Waiter,
+  registered: (resolve: () => void) => void
+): Effect.Effect<Event.AnyEvent> =>
   Effect.async<Event.AnyEvent>((resume) => {
     if (waiter.resolved !== undefined) return resume(Effect.succeed(waiter.resolved))
     const resolvers = run.resolvers ??= new Map()
     const resolve = () => resume(Effect.succeed(waiter.resolved!))
-    const list = resolvers.get(waiter)
-    if (list === undefined) resolvers.set(waiter, [resolve])
-    else list.push(resolve)
-    return Effect.sync(() => {
-      const current = resolvers.get(waiter)
-      const index = current?.indexOf(resolve) ?? -1
-      if (index >= 0) current!.splice(index, 1)
-      if (current?.length === 0) resolvers.delete(waiter)
-    })
+    // one callback per waiter is the common case: no array for it
+    const present = resolvers.get(waiter)
+    resolvers.set(
+      waiter,
+      present === undefined ? resolve : typeof present === "function" ? [present, resolve] : [...present, resolve]
+    )
+    registered(resolve)
   })
+
+const removeResolver = (run: Run, waiter: run_.Waiter, resolve: () => void): void => {
+  const current = run.resolvers?.get(waiter)
+  if (current === undefined) return
+  if (current === resolve) {
+    run.resolvers!.delete(waiter)
+  } else if (Array.isArray(current)) {
+    const rest = current.filter((f) => f !== resolve)
+    if (rest.length === 0) run.resolvers!.delete(waiter)
+    else run.resolvers!.set(waiter, rest)
+  }
+}
 
 const waitForEvent = (
   run: Run,
@@ -227,7 +243,10 @@ const waitForEvent = (
       if (next !== undefined) state.outbox.push({ _op: "run", step, execution: next })
       run.flush()
       const timeout = options?.timeout
-      const resolved = resolution(run, waiter)
+      let registered: (() => void) | undefined
+      const resolved = resolution(run, waiter, (resolve) => {
+        registered = resolve
+      })
       const awaited = timeout === undefined || timeout === null
         ? resolved
         : Effect.timeoutFail(resolved, {
@@ -245,6 +264,7 @@ const waitForEvent = (
       return Effect.ensuring(
         restore(awaited),
         Effect.suspend(() => {
+          if (registered !== undefined) removeResolver(run, waiter, registered)
           run_.abandonWait(state, step, waiter, execution)
           return --execution.waits > 0 || state.done ? Effect.void : reacquire(run, step, execution)
         })

@@ -5,14 +5,15 @@
  *
  * Effect 3 specific: `Fiber.RuntimeFiber` does not expose setting a fiber's refs or reading its
  * children synchronously (only as effects, `Effect.setFiberRefs` setting every ref one by one),
- * so this module uses the runtime fiber's own `setFiberRefs` and `getChildren`, checked once.
+ * so this module uses the runtime fiber's own `setFiberRefs` and `_children`.
  */
 import type * as Fiber from "effect/Fiber"
 import type * as FiberRefs from "effect/FiberRefs"
 
 interface FiberInternals {
   setFiberRefs(refs: FiberRefs.FiberRefs): void
-  getChildren(): Set<Fiber.RuntimeFiber<unknown, unknown>>
+  /** `null` until the fiber forks its first child (`getChildren()` would make the set). */
+  readonly _children: Set<Fiber.RuntimeFiber<unknown, unknown>> | null
 }
 
 const internals = (fiber: Fiber.RuntimeFiber<any, any>): FiberInternals => fiber as unknown as FiberInternals
@@ -30,7 +31,7 @@ export const restore = (fiber: Fiber.RuntimeFiber<any, any>, refs: Refs): void =
 
 /** Interrupts the fibers an execution forked and left running (without waiting for them). @internal */
 export const interruptChildren = (fiber: Fiber.RuntimeFiber<any, any>): void => {
-  const children = internals(fiber).getChildren()
-  if (children.size === 0) return
+  const children = internals(fiber)._children
+  if (children === null || children.size === 0) return
   for (const child of Array.from(children)) child.unsafeInterruptAsFork(fiber.id())
 }

@@ -51,6 +51,8 @@ export interface Execution {
   /** The waiters it has joined and not yet left (removed once the execution completes). */
   joined: Array<Waiter> | undefined
   readonly attempt: Attempt
+  /** Its place in the run's order of executions (a snapshot lists in-flight events in it). */
+  readonly seq: number
 }
 
 /** A suspended execution waiting in its step's queue for a slot to continue after a wait. @internal */
@@ -75,7 +77,7 @@ export interface Waiter {
   /** The event that resolved the waiter, once one has: kept until its executions complete. */
   resolved: Event.AnyEvent | undefined
   /** The executions suspended on this waiter (equal waits share one waiter). */
-  readonly executions: Set<Execution>
+  readonly executions: Array<Execution>
   /**
    * For a restored waiter not yet joined again: the input event of the step that waited (it
    * re-executes and joins it).
@@ -134,8 +136,6 @@ export class StepState {
   readonly step: Step.Any
   readonly accepts: ReadonlySet<string>
   readonly emits: ReadonlySet<string>
-  /** The executions in progress (running, or waiting for an event or a slot), in start order. */
-  readonly executions = new Set<Execution>()
   // Made when first used: most steps of most runs never queue, retry, collect or wait.
   private _queue: MutableQueue.MutableQueue<QueueItem> | undefined = undefined
   private _delayed: Set<Attempt> | undefined = undefined
@@ -256,6 +256,7 @@ export class RunState {
   published: number
   idleAnnounced = false
   waiterCount = 0
+  executionCount = 0
   /** Clock millis when the run began. */
   startedAt: number | undefined = undefined
   readonly steps: ReadonlyArray<StepState>
@@ -326,13 +327,14 @@ export const makeAttempt = (event: Event.AnyEvent): Attempt => ({
   taken: undefined
 })
 
-const makeExecution = (slot: number, attempt: Attempt): Execution => ({
+const makeExecution = (state: RunState, slot: number, attempt: Attempt): Execution => ({
   slot,
   holdsSlot: false,
   waits: 0,
   handed: false,
   joined: undefined,
-  attempt
+  attempt,
+  seq: state.executionCount++
 })
 
 // -------------------------------------------------------------------------------------------------
@@ -403,7 +405,6 @@ const freeSlot = (step: StepState): number => step.slots.indexOf(undefined)
 
 /** Asks for a worker for an execution that holds a slot (or hands it to the routing worker). */
 const run = (state: RunState, step: StepState, execution: Execution): void => {
-  step.executions.add(execution)
   if (state.journaled) state.outbox.push({ _op: "started", step, execution })
   if (state.accepting && state.handoff === undefined) state.handoff = { step, execution }
   else state.outbox.push({ _op: "run", step, execution })
@@ -419,7 +420,7 @@ export const enqueue = (state: RunState, step: StepState, attempt: Attempt): voi
     stepState(state, step, "preparing", "<enqueued>", attempt.event)
     return
   }
-  const execution = makeExecution(slot, attempt)
+  const execution = makeExecution(state, slot, attempt)
   occupy(state, step, execution)
   run(state, step, execution)
 }
@@ -447,9 +448,8 @@ export const releaseSlot = (state: RunState, step: StepState, execution: Executi
     state.outbox.push({ _op: "wake", execution: resumed })
     return undefined
   }
-  const next = makeExecution(slot, item)
+  const next = makeExecution(state, slot, item)
   occupy(state, step, next)
-  step.executions.add(next)
   if (state.journaled) state.outbox.push({ _op: "started", step, execution: next })
   return next
 }
@@ -587,8 +587,9 @@ const leaveJoined = (state: RunState, step: StepState, execution: Execution): vo
 }
 
 const removeFromWaiter = (state: RunState, step: StepState, waiter: Waiter, execution: Execution): void => {
-  waiter.executions.delete(execution)
-  if (waiter.executions.size > 0 || isRestored(waiter)) return
+  const at = waiter.executions.indexOf(execution)
+  if (at >= 0) waiter.executions.splice(at, 1)
+  if (waiter.executions.length > 0 || isRestored(waiter)) return
   const index = step.waiters.indexOf(waiter)
   if (index < 0) return
   step.waiters.splice(index, 1)
@@ -601,7 +602,6 @@ const finished = (
   execution: Execution,
   outcome: "succeeded" | "failed" | "retrying"
 ): void => {
-  step.executions.delete(execution)
   if (state.journaled) state.outbox.push({ _op: "finished", step, execution, outcome })
 }
 
@@ -816,7 +816,7 @@ export const wait = (state: RunState, step: StepState, execution: Execution, opt
       hasRequirements: options.requirements !== undefined,
       waiterEventPublished: false,
       resolved: undefined,
-      executions: new Set(),
+      executions: [],
       input: undefined
     }
     waiters.push(waiter)
@@ -831,7 +831,7 @@ export const wait = (state: RunState, step: StepState, execution: Execution, opt
     waiter.input = undefined
     if (waiter.requirements === undefined) waiter.requirements = options.requirements
   }
-  waiter.executions.add(execution)
+  if (!waiter.executions.includes(execution)) waiter.executions.push(execution)
   if (execution.joined === undefined) execution.joined = [waiter]
   else if (!execution.joined.includes(waiter)) execution.joined.push(waiter)
   return waiter
@@ -882,8 +882,20 @@ export const restoreWaiter = (
     readonly input: Event.AnyEvent
   }
 ): void => {
-  step.waiters.push({ ...waiter, executions: new Set() })
+  step.waiters.push({ ...waiter, executions: [] })
   if (waiter.resolved === undefined) state.waiterCount++
+}
+
+/**
+ * The executions of a step in progress (running, waiting for an event or for a slot), in the
+ * order they started. @internal
+ */
+export const inFlight = (step: StepState): Array<Execution> => {
+  const executions = new Set<Execution>()
+  for (const execution of step.slots) if (execution !== undefined) executions.add(execution)
+  if (step.hasWaiters) for (const waiter of step.waiters) for (const execution of waiter.executions) executions.add(execution)
+  for (const item of step.queued()) if (isResumption(item)) executions.add(item.resumption)
+  return Array.from(executions).sort((a, b) => a.seq - b.seq)
 }
 
 // -------------------------------------------------------------------------------------------------

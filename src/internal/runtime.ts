@@ -7,7 +7,6 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -204,23 +203,36 @@ const awaitResult = <A, E>(run: Run): Effect.Effect<A, E> =>
 // beginning a run
 // -------------------------------------------------------------------------------------------------
 
-/**
- * Closes the run when `scope` closes. The run holds a scope of its own, forked from `scope`
- * and closed once the run has settled (ended, with no fiber left), so that a long-lived scope
- * keeps nothing of the runs that ended in it.
- */
-const closeWith = (scope: Scope.Scope, run: Run): Effect.Effect<void> =>
-  Effect.flatMap(Scope.fork(scope, ExecutionStrategy.sequential), (own) => {
-    const release = () => Effect.runSync(Scope.close(own, Exit.void))
-    return Effect.zipRight(
-      Scope.addFinalizer(own, close(run, () => cancel(run))),
-      Effect.sync(() => {
-        // it may have settled while its scope was being made
-        if (run.settled) release()
-        else run.onSettled = release
-      })
-    )
+/** The runs going on in each scope that has started some, closed by one finalizer of the scope. */
+const scopeRuns = new WeakMap<Scope.Scope, Set<Run>>()
+
+/** Closes a scope's runs, the last started first. */
+const closeAll = (scope: Scope.Scope, runs: Set<Run>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    // runs started in this scope from now on (it has closed) are closed at once
+    if (scopeRuns.get(scope) === runs) scopeRuns.delete(scope)
+    const closing = Array.from(runs).reverse()
+    runs.clear()
+    return Effect.forEach(closing, (run) => close(run, () => cancel(run)), { discard: true })
   })
+
+/**
+ * Closes the run when `scope` closes. A scope holds its runs in one set, with one finalizer for
+ * all of them (as a `FiberSet` does), and a run leaves the set once it has settled (ended, with
+ * no fiber left): a long-lived scope keeps nothing of the runs that ended in it.
+ */
+const closeWith = (scope: Scope.Scope, run: Run): Effect.Effect<void> => {
+  const existing = scopeRuns.get(scope)
+  const runs = existing ?? new Set<Run>()
+  runs.add(run)
+  run.onSettled = () => {
+    runs.delete(run)
+  }
+  if (existing !== undefined) return Effect.void
+  scopeRuns.set(scope, runs)
+  // on a scope that has closed already, the finalizer runs at once
+  return Scope.addFinalizer(scope, closeAll(scope, runs))
+}
 
 /** How many runs are beginning in place on the stack now, and how many may. */
 let nested = 0

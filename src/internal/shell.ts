@@ -40,7 +40,7 @@ export class Run {
   /** The timers of retries waiting out their delay. */
   timers: Map<run_.Attempt, deadlines.Deadline> | undefined = undefined
   /** Callbacks of executions suspended on a waiter, and of executions waiting for a slot. */
-  resolvers: Map<run_.Waiter, Array<() => void>> | undefined = undefined
+  resolvers: Map<run_.Waiter, (() => void) | Array<() => void>> | undefined = undefined
   wakers: Map<run_.Execution, () => void> | undefined = undefined
   /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
   permit = false
@@ -149,6 +149,7 @@ const execute = (run: Run, command: run_.Command): void => {
       const resolvers = run.resolvers?.get(command.waiter)
       if (resolvers === undefined) return
       run.resolvers!.delete(command.waiter)
+      if (typeof resolvers === "function") return resolvers()
       for (const resolve of resolvers) resolve()
       return
     }

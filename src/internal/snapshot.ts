@@ -47,7 +47,7 @@ const rawAttempt = (attempt: run_.Attempt): RawAttempt => ({
 const rawStep = (step: run_.StepState): RawStep => {
   const inProgress: Array<RawAttempt> = []
   const taken = new Map<string, Array<Event.AnyEvent>>()
-  for (const execution of step.executions) {
+  for (const execution of run_.inFlight(step)) {
     inProgress.push(rawAttempt(execution.attempt))
     // what an in-flight attempt took out of a complete buffer goes back: it collects it again
     for (const { bufferId, events } of execution.attempt.taken ?? []) {
@@ -68,7 +68,7 @@ const rawStep = (step: run_.StepState): RawStep => {
   for (const [bufferId, events] of taken) collected.push({ bufferId, events })
   const waiters: Array<RawWaiter> = []
   for (const waiter of step.hasWaiters ? step.waiters : []) {
-    const input = waiter.input ?? waiter.executions.values().next().value?.attempt.event
+    const input = waiter.input ?? waiter.executions[0]?.attempt.event
     if (input === undefined) continue
     waiters.push({
       waiterId: waiter.id,
