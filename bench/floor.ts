@@ -7,25 +7,28 @@ import { Chunk, Deferred, Effect, Fiber, Queue } from "effect"
 import { Answer, Done, hops, Item, Link, Link2, Reply } from "./events.js"
 import type { Sample } from "./harness.js"
 import { heapPerUnit, time } from "./harness.js"
+import { ioBoundary } from "./io.js"
 
 type Hand = (input: any) => unknown
 
 /**
  * Starts a run of one fiber and one queue per step, each turning the event it takes into the
- * next one; the Deferred completes with the last step's result.
+ * next one; the Deferred completes with the last step's result. With `io`, every stage goes
+ * through it once after taking its event and before building the next one.
  */
-const startPipeline = (hands: ReadonlyArray<Hand>) =>
+const startPipeline = (hands: ReadonlyArray<Hand>, io?: Effect.Effect<void>) =>
   Effect.gen(function*() {
     const queues: Array<Queue.Queue<unknown>> = []
     for (let i = 0; i < hands.length; i++) queues.push(yield* Queue.unbounded<unknown>())
     const done = yield* Deferred.make<unknown>()
     const last = hands.length - 1
     for (let i = 0; i < hands.length; i++) {
+      const stage = (event: unknown) => {
+        const next = hands[i](event)
+        return i < last ? Queue.offer(queues[i + 1], next) : Deferred.succeed(done, (next as Done).result)
+      }
       yield* Effect.fork(
-        Effect.flatMap(Queue.take(queues[i]), (event) => {
-          const next = hands[i](event)
-          return i < last ? Queue.offer(queues[i + 1], next) : Deferred.succeed(done, (next as Done).result)
-        })
+        Effect.flatMap(Queue.take(queues[i]), io === undefined ? stage : (event) => Effect.flatMap(io, () => stage(event)))
       )
     }
     yield* Queue.offer(queues[0], start)
@@ -81,6 +84,35 @@ export const concurrent = (runs: number) => (): Promise<Sample> =>
       const runsDone = []
       for (let i = 0; i < runs; i++) runsDone.push(yield* startPipeline(smallHands))
       for (const done of runsDone) yield* Deferred.await(done)
+    }))
+  )
+
+// concurrent-io: the pipelines of `concurrent`, every stage going through the I/O boundary once.
+export const concurrentIo = (runs: number) => (): Promise<Sample> =>
+  time(() =>
+    Effect.runPromise(Effect.gen(function*() {
+      const runsDone = []
+      for (let i = 0; i < runs; i++) runsDone.push(yield* startPipeline(smallHands, ioBoundary))
+      for (const done of runsDone) yield* Deferred.await(done)
+    }))
+  )
+
+// concurrent-io, tight: each run is one forked fiber that goes through the I/O boundary and builds
+// the next event three times in sequence (no queues, no Deferred): the least a run can cost.
+const tightRun = Effect.flatMap(ioBoundary, () => {
+  const link = smallHands[0](start)
+  return Effect.flatMap(ioBoundary, () => {
+    const link2 = smallHands[1](link)
+    return Effect.map(ioBoundary, () => (smallHands[2](link2) as Done).result)
+  })
+})
+
+export const concurrentIoTight = (runs: number) => (): Promise<Sample> =>
+  time(() =>
+    Effect.runPromise(Effect.gen(function*() {
+      const fibers = []
+      for (let i = 0; i < runs; i++) fibers.push(yield* Effect.fork(tightRun))
+      for (const fiber of fibers) yield* Fiber.join(fiber)
     }))
   )
 

@@ -20,7 +20,7 @@ export const time = async (f: () => Promise<void>): Promise<Sample> => {
 }
 
 /** Collects until the heap stops shrinking, so that what the previous sample dropped is gone. */
-const settle = async (): Promise<void> => {
+export const settle = async (): Promise<void> => {
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) return
   let previous = Number.POSITIVE_INFINITY
@@ -71,29 +71,42 @@ export interface ShapeResult {
   readonly ratio: number
   /** ours / floor: what the engine costs on top of raw Effect. */
   readonly oursOverFloor: number
+  /** Medians of the extra runners (`options.extras`), by name, sampled after the floor. */
+  readonly extraMedianMs?: Record<string, number> | undefined
   readonly node: string
   readonly machine: string
 }
 
 export const machine = (): string => `${os.cpus()[0]?.model ?? "unknown cpu"} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`
 
-/** Warm-up rounds, then `rounds` alternating rounds of every contender. */
+/**
+ * Warm-up rounds, then `rounds` alternating rounds of every contender. Extra runners
+ * (`options.extras`) take their turn after the floor in every round; only their median time is
+ * reported.
+ */
 export const measure = async (
   shape: string,
   description: string,
   runners: Record<Contender, Runner>,
-  options: { readonly rounds: number; readonly warmup: number }
+  options: { readonly rounds: number; readonly warmup: number; readonly extras?: Record<string, Runner> | undefined }
 ): Promise<ShapeResult> => {
   const order: ReadonlyArray<Contender> = ["ours", "peer", "floor"]
+  const extras = Object.entries(options.extras ?? {})
   for (let i = 0; i < options.warmup; i++) {
     for (const name of order) await runners[name]()
+    for (const [, runner] of extras) await runner()
   }
   const samples: Record<Contender, Array<Sample>> = { ours: [], peer: [], floor: [] }
+  const extraSamples: Record<string, Array<number>> = Object.fromEntries(extras.map(([name]) => [name, []]))
   for (let i = 0; i < options.rounds; i++) {
     for (const name of order) {
       // every sample starts from a collected heap: no contender pays for another's garbage
       await settle()
       samples[name].push(await runners[name]())
+    }
+    for (const [name, runner] of extras) {
+      await settle()
+      extraSamples[name].push((await runner()).ms)
     }
   }
   const medianMs = Object.fromEntries(order.map((name) => [name, round(median(samples[name].map((s) => s.ms)))])) as Record<
@@ -114,6 +127,9 @@ export const measure = async (
     heapBytesPerWaitingRun: heaps,
     ratio: round(medianMs.peer / medianMs.ours),
     oursOverFloor: round(medianMs.ours / medianMs.floor),
+    extraMedianMs: extras.length === 0
+      ? undefined
+      : Object.fromEntries(extras.map(([name]) => [name, round(median(extraSamples[name]))])),
     node: process.version,
     machine: machine()
   }

@@ -7,6 +7,7 @@ import { Event, Step, Workflow } from "../src/index.js"
 import { Answer, hops, Item, Link, Link2, Reply } from "./events.js"
 import type { Sample } from "./harness.js"
 import { heapPerUnit, time } from "./harness.js"
+import { ioBoundary } from "./io.js"
 
 // Every workflow has the default settings: validated once, a 45 s run timeout.
 const settings = {} as const
@@ -69,6 +70,28 @@ export const concurrent = (runs: number) => (): Promise<Sample> =>
     Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const handlers = []
       for (let i = 0; i < runs; i++) handlers.push(yield* Workflow.start(small))
+      for (const handler of handlers) yield* handler.result
+    })))
+  )
+
+// concurrent-io: the same 3 steps, every one of which goes through the I/O boundary (bench/io.ts)
+// once before it returns its event: no run can end inside `Workflow.start`, the runs overlap.
+const smallIo = Workflow.make({
+  name: "small-io",
+  steps: [
+    Step.make("a", { on: Event.StartEvent, emits: [Link] }, () => Effect.map(ioBoundary, () => new Link({ hop: 1 }))),
+    Step.make("b", { on: Link, emits: [Link2] }, (ev) => Effect.map(ioBoundary, () => new Link2({ hop: ev.hop + 1 }))),
+    Step.make("c", { on: Link2, emits: [Event.StopEvent] }, (ev) =>
+      Effect.map(ioBoundary, () => new Event.StopEvent({ result: ev.hop })))
+  ],
+  ...settings
+})
+
+export const concurrentIo = (runs: number) => (): Promise<Sample> =>
+  time(() =>
+    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const handlers = []
+      for (let i = 0; i < runs; i++) handlers.push(yield* Workflow.start(smallIo))
       for (const handler of handlers) yield* handler.result
     })))
   )

@@ -7,6 +7,7 @@ import { createWorkflow, type WorkflowContext, type WorkflowEvent, workflowEvent
 import { createStatefulMiddleware } from "@llamaindex/workflow-core/middleware/state"
 import type { Sample } from "./harness.js"
 import { heapPerUnit, time } from "./harness.js"
+import { ioBoundaryPromise } from "./io.js"
 
 export type AwaitStyle = "until" | "on"
 
@@ -84,6 +85,36 @@ export const concurrent = (runs: number, style: AwaitStyle) => (): Promise<Sampl
       const context = small.createContext()
       const done = awaitStop(context, smallStop, style)
       context.sendEvent(smallStart.with())
+      return done
+    }))
+  })
+
+// concurrent-io: the same 3 handlers, async, each awaiting the I/O boundary (bench/io.ts) once
+// before it returns its event.
+const ioStart = workflowEvent<void>()
+const ioLink = workflowEvent<number>()
+const ioLink2 = workflowEvent<number>()
+const ioStop = workflowEvent<number>()
+const smallIo = createWorkflow()
+smallIo.handle([ioStart], async () => {
+  await ioBoundaryPromise()
+  return ioLink.with(1)
+})
+smallIo.handle([ioLink], async (_context, ev) => {
+  await ioBoundaryPromise()
+  return ioLink2.with(ev.data + 1)
+})
+smallIo.handle([ioLink2], async (_context, ev) => {
+  await ioBoundaryPromise()
+  return ioStop.with(ev.data)
+})
+
+export const concurrentIo = (runs: number, style: AwaitStyle) => (): Promise<Sample> =>
+  time(async () => {
+    await Promise.all(Array.from({ length: runs }, () => {
+      const context = smallIo.createContext()
+      const done = awaitStop(context, ioStop, style)
+      context.sendEvent(ioStart.with())
       return done
     }))
   })

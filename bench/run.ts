@@ -3,12 +3,17 @@
  * floor, alternating, medians after a warm-up; one JSON line per shape.
  *
  * Environment: ROUNDS (default 7), WARMUP (default 2), PEER_AWAIT ("until" | "on", default "on"),
- * SHAPES (comma-separated subset of chain,fanout,concurrent,waiting).
+ * SHAPES (comma-separated subset of chain,fanout,concurrent,concurrent-io,waiting,retention).
+ *
+ * `concurrent-io` also reports `tightFloorMs`: the same runs, each as ONE forked fiber doing the
+ * three yields in sequence. `retention` (ours only, measured once, about 5 s) is not a timed
+ * shape: see retention.ts.
  */
 import * as floor from "./floor.js"
 import { measure, type Runner } from "./harness.js"
 import * as ours from "./ours.js"
 import * as peer from "./peer.js"
+import { retention } from "./retention.js"
 
 const rounds = Number(process.env.ROUNDS ?? 7)
 const warmup = Number(process.env.WARMUP ?? 2)
@@ -19,6 +24,8 @@ const shapes: ReadonlyArray<{
   readonly name: string
   readonly description: string
   readonly runners: { readonly ours: Runner; readonly peer: Runner; readonly floor: Runner }
+  /** Extra runners, timed in the same rounds; reported as `<name>Ms`. */
+  readonly extras?: Record<string, Runner>
 }> = [
   {
     name: "chain",
@@ -36,6 +43,12 @@ const shapes: ReadonlyArray<{
     runners: { ours: ours.concurrent(2000), peer: peer.concurrent(2000, style), floor: floor.concurrent(2000) }
   },
   {
+    name: "concurrent-io",
+    description: "2,000 runs of a 3-step workflow whose every step yields once (as I/O would), started at once, all awaited",
+    runners: { ours: ours.concurrentIo(2000), peer: peer.concurrentIo(2000, style), floor: floor.concurrentIo(2000) },
+    extras: { tightFloor: floor.concurrentIoTight(2000) }
+  },
+  {
     name: "waiting",
     description: "10,000 runs parked waiting for an event, then answered (heap per waiting run)",
     runners: { ours: ours.waiting(10_000), peer: peer.waiting(10_000, style), floor: floor.waiting(10_000) }
@@ -47,6 +60,18 @@ if ((globalThis as { gc?: unknown }).gc === undefined) {
 }
 for (const shape of shapes) {
   if (only !== undefined && !only.includes(shape.name)) continue
-  const result = await measure(shape.name, shape.description, shape.runners, { rounds, warmup })
-  console.log(JSON.stringify({ ...result, peerAwait: style }))
+  const { extraMedianMs, ...result } = await measure(shape.name, shape.description, shape.runners, {
+    rounds,
+    warmup,
+    extras: shape.extras
+  })
+  const extras = Object.entries(extraMedianMs ?? {}).flatMap(([name, ms]) => [
+    [`${name}Ms`, ms],
+    [`oursOver${name[0].toUpperCase()}${name.slice(1)}`, Math.round((result.medianMs.ours / ms) * 100) / 100]
+  ])
+  console.log(JSON.stringify({ ...result, ...Object.fromEntries(extras), peerAwait: style }))
+}
+// retention: 100,000 runs ended in one open scope, 1,000 at a time (see retention.ts; ~5 s)
+if (only === undefined || only.includes("retention")) {
+  console.log(JSON.stringify(await retention(100_000, 1000)))
 }
