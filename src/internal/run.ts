@@ -85,6 +85,8 @@ export interface Waiter {
   input: Event.AnyEvent | undefined
 }
 
+const isRestored = (waiter: Waiter): boolean => waiter.input !== undefined
+
 /** A `collectEvents` buffer: the events kept so far, and what its last `expected` still misses. @internal */
 export interface CollectBuffer {
   readonly events: Array<Event.AnyEvent>
@@ -241,7 +243,7 @@ export type Command =
     readonly _op: "finished"
     readonly step: StepState
     readonly execution: Execution
-    readonly outcome: "succeeded" | "failed" | "retrying" | "waiting"
+    readonly outcome: "succeeded" | "retrying" | "waiting"
   }
   | { readonly _op: "waiterAdded"; readonly step: StepState; readonly waiter: Waiter }
 
@@ -444,6 +446,7 @@ export const releaseSlot = (state: RunState, step: StepState, execution: Executi
     const resumed = item.resumption
     resumed.slot = slot
     occupy(state, step, resumed)
+    if (state.journaled) state.outbox.push({ _op: "started", step, execution: resumed })
     resumed.handed = true
     state.outbox.push({ _op: "wake", execution: resumed })
     return undefined
@@ -465,6 +468,7 @@ export const reacquireSlot = (state: RunState, step: StepState, execution: Execu
   if (slot >= 0) {
     execution.slot = slot
     occupy(state, step, execution)
+    if (state.journaled) state.outbox.push({ _op: "started", step, execution })
     return true
   }
   MutableQueue.offer(step.queue, { resumption: execution })
@@ -578,12 +582,27 @@ export const begin = (state: RunState, now: number): void => {
 // the end of an execution
 // -------------------------------------------------------------------------------------------------
 
-/** Leaves the waiters an execution joined: it has completed, they are done with it. */
+/**
+ * Leaves the waiters an execution joined: it has completed, they are done with it. A restored
+ * waiter goes with the first execution that completes after joining it, and one whose step
+ * re-executed from its input without waiting on it again goes too (it would hold its events).
+ */
 const leaveJoined = (state: RunState, step: StepState, execution: Execution): void => {
   const joined = execution.joined
-  if (joined === undefined) return
   execution.joined = undefined
-  for (const waiter of joined) removeFromWaiter(state, step, waiter, execution)
+  if (joined !== undefined) {
+    for (const waiter of joined) {
+      waiter.input = undefined
+      removeFromWaiter(state, step, waiter, execution)
+    }
+  }
+  if (!step.hasWaiters) return
+  for (const waiter of step.waiters.slice()) {
+    if (waiter.input === execution.attempt.event && waiter.executions.length === 0) {
+      waiter.input = undefined
+      removeFromWaiter(state, step, waiter, execution)
+    }
+  }
 }
 
 const removeFromWaiter = (state: RunState, step: StepState, waiter: Waiter, execution: Execution): void => {
@@ -600,7 +619,7 @@ const finished = (
   state: RunState,
   step: StepState,
   execution: Execution,
-  outcome: "succeeded" | "failed" | "retrying"
+  outcome: "succeeded" | "retrying"
 ): void => {
   if (state.journaled) state.outbox.push({ _op: "finished", step, execution, outcome })
 }
@@ -778,12 +797,11 @@ export interface WaitOptions {
   readonly waiterEvent: Event.AnyEvent | undefined
 }
 
-const isRestored = (waiter: Waiter): boolean => waiter.input !== undefined
-
 const sameWait = (waiter: Waiter, options: WaitOptions): boolean =>
   waiter.awaitedTag === options.awaitedTag && (
     // a restored waiter that lost its requirements takes the re-executed step's
-    isRestored(waiter) && waiter.requirements === undefined && waiter.hasRequirements ||
+    isRestored(waiter) && waiter.requirements === undefined && waiter.hasRequirements
+      ? options.requirements !== undefined :
     (waiter.requirements === undefined
       ? options.requirements === undefined
       : options.requirements !== undefined && equivalent(waiter.requirements, options.requirements))
@@ -800,8 +818,12 @@ export const wait = (state: RunState, step: StepState, execution: Execution, opt
   let idPublished = false
   for (let i = 0; i < waiters.length; i++) {
     const candidate = waiters[i]
-    // A resolved waiter is done with, unless it was restored and its step comes to take the event.
-    if (candidate.id !== options.id || candidate.resolved !== undefined && !isRestored(candidate)) continue
+    // A resolved waiter is done with, unless it was restored and a re-executed step comes to
+    // take the event (once per execution: a second wait with the same id waits anew).
+    if (
+      candidate.id !== options.id ||
+      candidate.resolved !== undefined && (!isRestored(candidate) || execution.joined?.includes(candidate))
+    ) continue
     if (candidate.waiterEventPublished) idPublished = true
     if (sameWait(candidate, options)) {
       waiter = candidate
@@ -826,10 +848,9 @@ export const wait = (state: RunState, step: StepState, execution: Execution, opt
       waiter.waiterEventPublished = true
       publish(state, options.waiterEvent)
     }
-  } else if (isRestored(waiter)) {
-    // the re-executed step owns it again
-    waiter.input = undefined
-    if (waiter.requirements === undefined) waiter.requirements = options.requirements
+  } else if (isRestored(waiter) && waiter.requirements === undefined) {
+    // the re-executed step gives back the requirements the snapshot could not keep
+    waiter.requirements = options.requirements
   }
   if (!waiter.executions.includes(execution)) waiter.executions.push(execution)
   if (execution.joined === undefined) execution.joined = [waiter]
