@@ -4,13 +4,16 @@
  * next), and the fibers it forked are interrupted when it ends.
  *
  * Effect 3 specific: `Fiber.RuntimeFiber` does not expose setting a fiber's refs or reading its
- * children synchronously (only as effects, `Effect.setFiberRefs` setting every ref one by one),
- * so this module uses the runtime fiber's own `setFiberRefs` and `_children`.
+ * children synchronously (only as effects, `Effect.setFiberRefs` setting every ref one by one,
+ * and `getFiberRefs()` writes a ref before it reads them), so this module uses the runtime
+ * fiber's own `_fiberRefs`, `setFiberRefs` and `_children`.
  */
 import type * as Fiber from "effect/Fiber"
 import type * as FiberRefs from "effect/FiberRefs"
 
 interface FiberInternals {
+  /** The refs as they are (`getFiberRefs()` first writes the runtime flags' ref). */
+  readonly _fiberRefs: FiberRefs.FiberRefs
   setFiberRefs(refs: FiberRefs.FiberRefs): void
   /** `null` until the fiber forks its first child (`getChildren()` would make the set). */
   readonly _children: Set<Fiber.RuntimeFiber<unknown, unknown>> | null
@@ -22,11 +25,11 @@ const internals = (fiber: Fiber.RuntimeFiber<any, any>): FiberInternals => fiber
 export type Refs = FiberRefs.FiberRefs
 
 /** The fiber's refs now. @internal */
-export const save = (fiber: Fiber.RuntimeFiber<any, any>): Refs => fiber.getFiberRefs()
+export const save = (fiber: Fiber.RuntimeFiber<any, any>): Refs => internals(fiber)._fiberRefs
 
 /** Puts back the refs saved before an execution (nothing to do when it changed none). @internal */
 export const restore = (fiber: Fiber.RuntimeFiber<any, any>, refs: Refs): void => {
-  if (fiber.getFiberRefs() !== refs) internals(fiber).setFiberRefs(refs)
+  if (internals(fiber)._fiberRefs !== refs) internals(fiber).setFiberRefs(refs)
 }
 
 /** Interrupts the fibers an execution forked and left running (without waiting for them). @internal */

@@ -81,6 +81,7 @@ const terminalTags: ReadonlySet<string> = new Set(
 )
 
 const timeOut = (run: Run, timeout: Duration.Duration): void => {
+  if (run.state.done) return
   const activeSteps = run_.runningSteps(run.state)
   run_.end(
     run.state,
@@ -93,6 +94,8 @@ const timeOut = (run: Run, timeout: Duration.Duration): void => {
 
 /** Ends a run as `handler.cancel` does (a no-op on an ended run). */
 const cancel = (run: Run): void => {
+  // most runs have ended when their scope closes: nothing to make then
+  if (run.state.done) return
   run_.end(
     run.state,
     "cancelled",
