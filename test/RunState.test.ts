@@ -606,7 +606,7 @@ describe("worker slots", () => {
     expect(run_.releaseSlot(state, a, e2)).toBeUndefined()
     expect(a.slots).toEqual([e0, e3])
     expect(run_.inFlight(a)).toEqual([e0, e3])
-    run_.succeeded(state, a, e0, undefined, 2000)
+    run_.succeeded(state, a, e0, undefined, () => 2000)
     run_.releaseSlot(state, a, e0)
     expect(run_.inFlight(a)).toEqual([e3])
   })
@@ -949,7 +949,7 @@ describe("succeeded", () => {
     const a = stepOf(state, "a")
     const execution = slotOf(state, "a", 0)
     const stop = new StopEvent({ result: 42 })
-    expect(run_.succeeded(state, a, execution, stop, 2000)).toBeUndefined()
+    expect(run_.succeeded(state, a, execution, stop, () => 2000)).toBeUndefined()
     expect(state.status._tag).toBe("Stopping")
     expect(state.status).toEqual({ _tag: "Stopping", ending: "completed", exit: Exit.succeed(42) })
     expect(ops(state)).toEqual([
@@ -965,7 +965,7 @@ describe("succeeded", () => {
   it("with a custom stop event: the run's result is the event", () => {
     const state = begun([step("a", StartEvent, { emits: [Done] })], { stop: Done })
     const done = new Done({ verdict: "ok" })
-    run_.succeeded(state, stepOf(state, "a"), slotOf(state, "a", 0), done, 2000)
+    run_.succeeded(state, stepOf(state, "a"), slotOf(state, "a", 0), done, () => 2000)
     expect(state.status).toEqual({ _tag: "Stopping", ending: "completed", exit: Exit.succeed(done) })
     expect(ops(state).slice(1)).toEqual([["publish", "Done"], ["end", "completed"]])
   })
@@ -974,7 +974,7 @@ describe("succeeded", () => {
     const state = begun([step("a", StartEvent)])
     const a = stepOf(state, "a")
     const execution = slotOf(state, "a", 0)
-    expect(run_.succeeded(state, a, execution, undefined, 2000)).toBeUndefined()
+    expect(run_.succeeded(state, a, execution, undefined, () => 2000)).toBeUndefined()
     expect(ops(state)).toEqual([["publish", "not_running", "a", "0", "StartEvent"]])
     // the slot is the worker's to release
     expect(a.busy).toBe(1)
@@ -988,7 +988,7 @@ describe("succeeded", () => {
     const state = begun([step("a", StartEvent, { emits: [Item] }), step("b", Item), step("c", Item)])
     const execution = slotOf(state, "a", 0)
     const item = new Item({ n: 1 })
-    expect(run_.succeeded(state, stepOf(state, "a"), execution, item, 2000)).toBeUndefined()
+    expect(run_.succeeded(state, stepOf(state, "a"), execution, item, () => 2000)).toBeUndefined()
     expect(ops(state)).toEqual([
       ["publish", "not_running", "a", "0", "StartEvent", "Item"],
       ["publish", "running", "b", "0", "Item"],
@@ -1002,7 +1002,7 @@ describe("succeeded", () => {
 
   it("with an InputRequiredEvent: published, and not unhandled when nobody accepts it", () => {
     const state = begun([step("a", StartEvent, { emits: [InputRequiredEvent] })])
-    run_.succeeded(state, stepOf(state, "a"), slotOf(state, "a", 0), ask, 2000)
+    run_.succeeded(state, stepOf(state, "a"), slotOf(state, "a", 0), ask, () => 2000)
     expect(ops(state)).toEqual([
       ["publish", "not_running", "a", "0", "StartEvent", "InputRequiredEvent"],
       ["publish", "InputRequiredEvent"]
@@ -1013,7 +1013,7 @@ describe("succeeded", () => {
     const state = begun([step("a", StartEvent, { emits: [StopEvent] })])
     const a = stepOf(state, "a")
     const execution = slotOf(state, "a", 0)
-    expect(run_.succeeded(state, a, execution, "text", 2000)).toEqual({
+    expect(run_.succeeded(state, a, execution, "text", () => 2000)).toEqual({
       _tag: "InvalidReturn",
       message: "Step function a returned string instead of an Event instance."
     })
@@ -1021,13 +1021,13 @@ describe("succeeded", () => {
     expect(execution.attempt.lastFailedAt).toBe(2000)
     expect(ops(state)).toEqual([["publish", "not_running", "a", "0", "StartEvent"]])
     expect(state.status._tag).toBe("Running")
-    expect(run_.succeeded(state, a, execution, null, 2000)?.message).toBe(
+    expect(run_.succeeded(state, a, execution, null, () => 2000)?.message).toBe(
       "Step function a returned null instead of an Event instance."
     )
-    expect(run_.succeeded(state, a, execution, [new StopEvent({ result: 1 })], 2000)?.message).toBe(
+    expect(run_.succeeded(state, a, execution, [new StopEvent({ result: 1 })], () => 2000)?.message).toBe(
       "Step function a returned array instead of an Event instance."
     )
-    expect(run_.succeeded(state, a, execution, 3, 2000)?.message).toBe(
+    expect(run_.succeeded(state, a, execution, 3, () => 2000)?.message).toBe(
       "Step function a returned number instead of an Event instance."
     )
     expect(execution.attempt.failures).toBe(4)
@@ -1037,7 +1037,7 @@ describe("succeeded", () => {
     const state = begun([step("a", StartEvent, { emits: [A, B] }), step("n", StartEvent), step("x", X)])
     const a = stepOf(state, "a")
     const execution = slotOf(state, "a", 0)
-    expect(run_.succeeded(state, a, execution, new X(), 2000)).toEqual({
+    expect(run_.succeeded(state, a, execution, new X(), () => 2000)).toEqual({
       _tag: "InvalidReturn",
       message: "Step function a returned X instead of one of its declared events (A, B)."
     })
@@ -1045,7 +1045,7 @@ describe("succeeded", () => {
     // not routed
     expect(ops(state)).toEqual([["publish", "not_running", "a", "0", "StartEvent", "X"]])
     expect(stepOf(state, "x").busy).toBe(0)
-    expect(run_.succeeded(state, stepOf(state, "n"), slotOf(state, "n", 0), new X(), 2000)?.message).toBe(
+    expect(run_.succeeded(state, stepOf(state, "n"), slotOf(state, "n", 0), new X(), () => 2000)?.message).toBe(
       "Step function n returned X instead of one of its declared events (none)."
     )
     expect(state.status._tag).toBe("Running")
@@ -1071,7 +1071,7 @@ describe("succeeded", () => {
     expect(fresh).not.toBe(waiter)
     expect(fresh.resolved).toBeUndefined()
     expect(state.waiterCount).toBe(1)
-    run_.succeeded(state, a, execution, undefined, 2000)
+    run_.succeeded(state, a, execution, undefined, () => 2000)
     expect(a.waiters).toEqual([fresh])
     expect(execution.joined).toBeUndefined()
     expect(state.waiterCount).toBe(1)
@@ -1157,7 +1157,7 @@ describe("end", () => {
     const e0 = slotOf(state, "a", 0)
     run_.end(state, "timedOut", Exit.fail("t"), new Event.WorkflowTimedOutEvent({ timeout: 1, activeSteps: ["a"] }))
     state.outbox.length = 0
-    expect(run_.succeeded(state, a, e0, new Item({ n: 9 }), 3000)).toBeUndefined()
+    expect(run_.succeeded(state, a, e0, new Item({ n: 9 }), () => 3000)).toBeUndefined()
     expect(run_.releaseSlot(state, a, e0)).toBeUndefined()
     expect(a.slots).toEqual([e0])
     expect(a.busy).toBe(1)
@@ -1182,7 +1182,7 @@ describe("end", () => {
     expect(run_.isResumable(state)).toBe(true)
 
     const completed = begun([step("a", StartEvent, { emits: [StopEvent] })])
-    run_.succeeded(completed, stepOf(completed, "a"), slotOf(completed, "a", 0), new StopEvent({ result: 1 }), 2000)
+    run_.succeeded(completed, stepOf(completed, "a"), slotOf(completed, "a", 0), new StopEvent({ result: 1 }), () => 2000)
     expect(run_.isResumable(completed)).toBe(false)
     run_.ended(completed, Exit.succeed(1))
     expect(completed.status).toEqual({ _tag: "Ended", ending: "completed", exit: Exit.succeed(1) })
@@ -1218,7 +1218,7 @@ describe("journal-only commands", () => {
       ["publish", "preparing", "a", "<enqueued>", "Item"]
     ])
     const e0 = slotOf(state, "a", 0)
-    run_.succeeded(state, a, e0, undefined, 2000)
+    run_.succeeded(state, a, e0, undefined, () => 2000)
     expect(take(state)).toEqual([
       ["publish", "not_running", "a", "0", "Item"],
       ["finished", "a", 0, "succeeded"]
@@ -1233,7 +1233,7 @@ describe("journal-only commands", () => {
 
   it("started for the execution handed to the routing worker too", () => {
     const state = begun([step("a", StartEvent, { emits: [Item] }), step("b", Item)], { journaled: true })
-    run_.succeeded(state, stepOf(state, "a"), slotOf(state, "a", 0), new Item({ n: 1 }), 2000)
+    run_.succeeded(state, stepOf(state, "a"), slotOf(state, "a", 0), new Item({ n: 1 }), () => 2000)
     expect(ops(state)).toEqual([
       ["publish", "not_running", "a", "0", "StartEvent", "Item"],
       ["finished", "a", 0, "succeeded"],
@@ -1247,7 +1247,7 @@ describe("journal-only commands", () => {
     const state = begun([step("a", Item, { emits: [Other] })], { journaled: true })
     const a = stepOf(state, "a")
     const execution = startOn(state, "a", new Item({ n: 1 }))
-    run_.succeeded(state, a, execution, new Other({ n: 1 }), 2000)
+    run_.succeeded(state, a, execution, new Other({ n: 1 }), () => 2000)
     expect(ops(state)).toEqual([
       ["publish", "not_running", "a", "0", "Item", "Other"],
       ["finished", "a", 0, "succeeded"],
@@ -1346,7 +1346,7 @@ describe("restored waiters", () => {
     expect(ops(state)).toEqual([])
     expect(state.waiterCount).toBe(0)
 
-    run_.succeeded(state, a, execution, undefined, 2000)
+    run_.succeeded(state, a, execution, undefined, () => 2000)
     expect(a.waiters).toEqual([])
     expect(state.waiterCount).toBe(0)
   })
@@ -1365,7 +1365,7 @@ describe("restored waiters", () => {
     expect(state.waiterCount).toBe(1)
     run_.route(state, new Answer({ id: 1 }))
     expect(state.waiterCount).toBe(0)
-    run_.succeeded(state, a, execution, undefined, 2000)
+    run_.succeeded(state, a, execution, undefined, () => 2000)
     expect(a.waiters).toEqual([])
   })
 
@@ -1375,7 +1375,7 @@ describe("restored waiters", () => {
     run_.restoreWaiter(state, a, restored(new Item({ n: 1 }), { resolved: new Answer({ id: 1 }) }))
     expect(state.waiterCount).toBe(0)
     const execution = startOn(state, "a", new Item({ n: 2 }))
-    run_.succeeded(state, a, execution, undefined, 2000)
+    run_.succeeded(state, a, execution, undefined, () => 2000)
     expect(a.waiters).toHaveLength(1)
   })
 
@@ -1431,9 +1431,9 @@ describe("restored waiters", () => {
     expect(run_.wait(state, a, two, waitOptions("w", { id: 1 }, ask))).toBe(waiter)
     expect(waiter.executions).toEqual([one, two])
     expect(publishedEvents(state).filter(Event.is(InputRequiredEvent))).toEqual([])
-    run_.succeeded(state, a, one, undefined, 1)
+    run_.succeeded(state, a, one, undefined, () => 1)
     expect(a.waiters).toEqual([waiter])
-    run_.succeeded(state, a, two, undefined, 2)
+    run_.succeeded(state, a, two, undefined, () => 2)
     expect(a.waiters).toEqual([])
   })
 
@@ -1443,7 +1443,7 @@ describe("restored waiters", () => {
     const input = new Item({ n: 1 })
     run_.restoreWaiter(state, a, restored(input, { requirements: undefined, hasRequirements: false }))
     const execution = startOn(state, "a", input)
-    run_.succeeded(state, a, execution, undefined, 1)
+    run_.succeeded(state, a, execution, undefined, () => 1)
     expect(a.waiters).toEqual([])
     expect(state.waiterCount).toBe(0)
     state.outbox.length = 0

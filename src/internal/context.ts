@@ -240,7 +240,7 @@ const waitForEvent = (
       })
       // A waiting execution gives its slot to the next queued work (once, for concurrent waits).
       const next = run_.suspend(state, step, execution)
-      if (next !== undefined) state.outbox.push({ _op: "run", step, execution: next })
+      if (next !== undefined) state.outbox.push(run_.runCommand(step, next))
       run.flush()
       const timeout = options?.timeout
       let registered: (() => void) | undefined

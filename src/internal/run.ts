@@ -7,7 +7,6 @@
  */
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
-import * as MutableQueue from "effect/MutableQueue"
 import * as Option from "effect/Option"
 import * as Event from "../Event.js"
 import type * as StateStore from "../StateStore.js"
@@ -139,13 +138,17 @@ export class StepState {
   readonly accepts: ReadonlySet<string>
   readonly emits: ReadonlySet<string>
   // Made when first used: most steps of most runs never queue, retry, collect or wait.
-  private _queue: MutableQueue.MutableQueue<QueueItem> | undefined = undefined
+  // The queue is an array read from `head`: polling costs no allocation, and the array is
+  // compacted once its read part is the larger one.
+  private _queue: Array<QueueItem | undefined> | undefined = undefined
+  private head = 0
   private _delayed: Set<Attempt> | undefined = undefined
   private _collected: Map<string, CollectBuffer> | undefined = undefined
   private _waiters: Array<Waiter> | undefined = undefined
 
-  get queue(): MutableQueue.MutableQueue<QueueItem> {
-    return this._queue ??= MutableQueue.unbounded()
+  /** Puts an item at the end of the queue. */
+  offer(item: QueueItem): void {
+    ;(this._queue ??= []).push(item)
   }
   /** Attempts waiting out a retry delay. */
   get delayed(): Set<Attempt> {
@@ -158,7 +161,7 @@ export class StepState {
     return this._waiters ??= []
   }
   get hasQueued(): boolean {
-    return this._queue !== undefined && !MutableQueue.isEmpty(this._queue)
+    return this._queue !== undefined && this.head < this._queue.length
   }
   get hasDelayed(): boolean {
     return this._delayed !== undefined && this._delayed.size > 0
@@ -167,11 +170,22 @@ export class StepState {
     return this._waiters !== undefined && this._waiters.length > 0
   }
   takeQueued(): QueueItem | undefined {
-    return this._queue === undefined ? undefined : MutableQueue.poll(this._queue, undefined)
+    const queue = this._queue
+    if (queue === undefined || this.head >= queue.length) return undefined
+    const item = queue[this.head]
+    queue[this.head++] = undefined
+    if (this.head === queue.length) {
+      this._queue = undefined
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > queue.length) {
+      this._queue = queue.slice(this.head)
+      this.head = 0
+    }
+    return item
   }
   /** The queue's items in order (for snapshots). */
   queued(): Array<QueueItem> {
-    return this._queue === undefined ? [] : Array.from(this._queue)
+    return this._queue === undefined ? [] : (this._queue.slice(this.head) as Array<QueueItem>)
   }
 
   constructor(plan: StepPlan) {
@@ -247,11 +261,50 @@ export type Command =
   }
   | { readonly _op: "waiterAdded"; readonly step: StepState; readonly waiter: Waiter }
 
+/**
+ * Every command is made by this class, with all fields in one order, so that the shell reads
+ * them through one object shape (a literal per kind would make its switch megamorphic).
+ */
+class Cmd {
+  constructor(
+    readonly _op: Command["_op"],
+    readonly step: StepState | undefined,
+    readonly execution: Execution | undefined,
+    readonly item: Published | undefined,
+    readonly sequence: number,
+    readonly waiter: Waiter | undefined,
+    readonly attempt: Attempt | undefined,
+    readonly ending: Ending | undefined,
+    readonly outcome: "succeeded" | "retrying" | "waiting" | undefined
+  ) {}
+}
+
+const publishCommand = (item: Published, sequence: number): Command =>
+  new Cmd("publish", undefined, undefined, item, sequence, undefined, undefined, undefined, undefined) as Command
+const stepCommand = (op: "run" | "started", step: StepState, execution: Execution): Command =>
+  new Cmd(op, step, execution, undefined, 0, undefined, undefined, undefined, undefined) as Command
+const finishedCommand = (
+  step: StepState,
+  execution: Execution,
+  outcome: "succeeded" | "retrying" | "waiting"
+): Command => new Cmd("finished", step, execution, undefined, 0, undefined, undefined, undefined, outcome) as Command
+const wakeCommand = (execution: Execution): Command =>
+  new Cmd("wake", undefined, execution, undefined, 0, undefined, undefined, undefined, undefined) as Command
+const waiterCommand = (op: "resolve" | "waiterAdded", step: StepState | undefined, waiter: Waiter): Command =>
+  new Cmd(op, step, undefined, undefined, 0, waiter, undefined, undefined, undefined) as Command
+const timerCommand = (step: StepState, attempt: Attempt): Command =>
+  new Cmd("timer", step, undefined, undefined, 0, undefined, attempt, undefined, undefined) as Command
+const endCommand = (ending: Ending): Command =>
+  new Cmd("end", undefined, undefined, undefined, 0, undefined, undefined, ending, undefined) as Command
+
+/** A command to run an execution on a worker of its own. @internal */
+export const runCommand = (step: StepState, execution: Execution): Command => stepCommand("run", step, execution)
+
 /** The whole state of one run. @internal */
 export class RunState {
   status: Status = pending
-  /** Commands for the shell, in order; emptied by each flush. */
-  readonly outbox: Array<Command> = []
+  /** Commands for the shell, in order; taken (and replaced by an empty one) by each flush. */
+  outbox: Array<Command> = []
   /** Whether a journal reads the outbox (then the journal-only commands are appended too). */
   journaled = false
   /** Events published so far, counting those of the run this one was resumed from. */
@@ -346,7 +399,7 @@ const makeExecution = (state: RunState, slot: number, attempt: Attempt): Executi
 /** Publishes on the run's stream, unless the run has ended. @internal */
 export const publish = (state: RunState, item: Published): void => {
   if (state.done) return
-  state.outbox.push({ _op: "publish", item, sequence: state.published++ })
+  state.outbox.push(publishCommand(item, state.published++))
 }
 
 const stepState = (
@@ -407,9 +460,9 @@ const freeSlot = (step: StepState): number => step.slots.indexOf(undefined)
 
 /** Asks for a worker for an execution that holds a slot (or hands it to the routing worker). */
 const run = (state: RunState, step: StepState, execution: Execution): void => {
-  if (state.journaled) state.outbox.push({ _op: "started", step, execution })
+  if (state.journaled) state.outbox.push(stepCommand("started", step, execution))
   if (state.accepting && state.handoff === undefined) state.handoff = { step, execution }
-  else state.outbox.push({ _op: "run", step, execution })
+  else state.outbox.push(stepCommand("run", step, execution))
 }
 
 /** Gives an attempt a free slot (asking for a worker) or queues it. @internal */
@@ -418,7 +471,7 @@ export const enqueue = (state: RunState, step: StepState, attempt: Attempt): voi
   state.idleAnnounced = false
   const slot = freeSlot(step)
   if (slot < 0) {
-    MutableQueue.offer(step.queue, attempt)
+    step.offer(attempt)
     stepState(state, step, "preparing", "<enqueued>", attempt.event)
     return
   }
@@ -446,14 +499,14 @@ export const releaseSlot = (state: RunState, step: StepState, execution: Executi
     const resumed = item.resumption
     resumed.slot = slot
     occupy(state, step, resumed)
-    if (state.journaled) state.outbox.push({ _op: "started", step, execution: resumed })
+    if (state.journaled) state.outbox.push(stepCommand("started", step, resumed))
     resumed.handed = true
-    state.outbox.push({ _op: "wake", execution: resumed })
+    state.outbox.push(wakeCommand(resumed))
     return undefined
   }
   const next = makeExecution(state, slot, item)
   occupy(state, step, next)
-  if (state.journaled) state.outbox.push({ _op: "started", step, execution: next })
+  if (state.journaled) state.outbox.push(stepCommand("started", step, next))
   return next
 }
 
@@ -468,10 +521,10 @@ export const reacquireSlot = (state: RunState, step: StepState, execution: Execu
   if (slot >= 0) {
     execution.slot = slot
     occupy(state, step, execution)
-    if (state.journaled) state.outbox.push({ _op: "started", step, execution })
+    if (state.journaled) state.outbox.push(stepCommand("started", step, execution))
     return true
   }
-  MutableQueue.offer(step.queue, { resumption: execution })
+  step.offer({ resumption: execution })
   stepState(state, step, "preparing", "<enqueued>", execution.attempt.event)
   return false
 }
@@ -521,7 +574,7 @@ const resolveWaiters = (state: RunState, event: Event.AnyEvent): boolean => {
       if (!matches(waiter, event)) continue
       waiter.resolved = event
       state.waiterCount--
-      state.outbox.push({ _op: "resolve", waiter })
+      state.outbox.push(waiterCommand("resolve", undefined, waiter))
       resolved = true
     }
   }
@@ -569,7 +622,7 @@ export const begin = (state: RunState, now: number): void => {
         enqueue(state, step, attempt)
       } else {
         step.delayed.add(attempt)
-        state.outbox.push({ _op: "timer", step, attempt })
+        state.outbox.push(timerCommand(step, attempt))
       }
     }
   }
@@ -621,7 +674,7 @@ const finished = (
   execution: Execution,
   outcome: "succeeded" | "retrying"
 ): void => {
-  if (state.journaled) state.outbox.push({ _op: "finished", step, execution, outcome })
+  if (state.journaled) state.outbox.push(finishedCommand(step, execution, outcome))
 }
 
 /** Why a step's returned value fails it. @internal */
@@ -638,7 +691,8 @@ export const succeeded = (
   step: StepState,
   execution: Execution,
   value: unknown,
-  now: number
+  /** Read only for an invalid value: most executions need no clock reading when they end. */
+  now: () => number
 ): InvalidReturn | undefined => {
   if (state.done) return undefined
   if (value === undefined) {
@@ -650,7 +704,7 @@ export const succeeded = (
   const invalid = (what: string): InvalidReturn => {
     // a final failure of this execution: it counts as one
     execution.attempt.failures++
-    execution.attempt.lastFailedAt = now
+    execution.attempt.lastFailedAt = now()
     return { _tag: "InvalidReturn", message: `Step function ${step.step.name} returned ${what}.` }
   }
   if (!Event.isEvent(value)) {
@@ -702,7 +756,7 @@ export const retryAt = (state: RunState, step: StepState, execution: Execution, 
   if (at <= now) return enqueue(state, step, attempt)
   attempt.retryAt = at
   step.delayed.add(attempt)
-  state.outbox.push({ _op: "timer", step, attempt })
+  state.outbox.push(timerCommand(step, attempt))
 }
 
 /** A delayed retry is due: it is queued again. @internal */
@@ -843,7 +897,7 @@ export const wait = (state: RunState, step: StepState, execution: Execution, opt
     }
     waiters.push(waiter)
     state.waiterCount++
-    if (state.journaled) state.outbox.push({ _op: "waiterAdded", step, waiter })
+    if (state.journaled) state.outbox.push(waiterCommand("waiterAdded", step, waiter))
     if (options.waiterEvent !== undefined && !idPublished) {
       waiter.waiterEventPublished = true
       publish(state, options.waiterEvent)
@@ -864,7 +918,7 @@ export const wait = (state: RunState, step: StepState, execution: Execution, opt
  */
 export const suspend = (state: RunState, step: StepState, execution: Execution): Execution | undefined => {
   if (execution.waits++ > 0 || !execution.holdsSlot || state.done) return undefined
-  if (state.journaled) state.outbox.push({ _op: "finished", step, execution, outcome: "waiting" })
+  if (state.journaled) state.outbox.push(finishedCommand(step, execution, "waiting"))
   publishNotRunning(state, step, execution)
   const next = releaseSlot(state, step, execution)
   announceIdle(state)
@@ -941,11 +995,11 @@ export const end = (
     for (const item of step.queued()) {
       if (isResumption(item)) {
         item.resumption.handed = true
-        state.outbox.push({ _op: "wake", execution: item.resumption })
+        state.outbox.push(wakeCommand(item.resumption))
       }
     }
   }
-  state.outbox.push({ _op: "end", ending })
+  state.outbox.push(endCommand(ending))
   return true
 }
 

@@ -118,14 +118,18 @@ export class Run {
   flush(): void {
     // Re-entered by a worker started in place: the outer call goes on with what it appends.
     if (this.flushing) return
-    const outbox = this.state.outbox
-    if (outbox.length === 0) return
+    const state = this.state
+    if (state.outbox.length === 0) return
     this.flushing = true
     try {
-      this.journal?.(outbox, this.state)
-      for (let i = 0; i < outbox.length; i++) execute(this, outbox[i])
+      // what executing a command appends (a worker started in place) is taken in the next turn
+      while (state.outbox.length > 0) {
+        const outbox = state.outbox
+        state.outbox = []
+        this.journal?.(outbox, state)
+        for (let i = 0; i < outbox.length; i++) execute(this, outbox[i])
+      }
     } finally {
-      outbox.length = 0
       this.flushing = false
     }
   }

@@ -82,10 +82,12 @@ class Worker {
     )
   }
 
+  private readonly now = (): number => this.run.clock.unsafeCurrentTimeMillis()
+
   readonly onSuccess = (value: unknown): Effect.Effect<void> => {
     isolation.restore(this.fiber, this.refs)
     const run = this.run
-    const invalid = run_.succeeded(run.state, this.step, this.execution, value, run.clock.unsafeCurrentTimeMillis())
+    const invalid = run_.succeeded(run.state, this.step, this.execution, value, this.now)
     if (invalid !== undefined) {
       failStep(
         run,
@@ -109,7 +111,7 @@ class Worker {
     if (queued === undefined && handoff === undefined) run_.announceIdle(state)
     if (queued !== undefined && handoff !== undefined) {
       // the handed-over execution gets a worker of its own
-      state.outbox.push({ _op: "run", step: handoff.step, execution: handoff.execution })
+      state.outbox.push(run_.runCommand(handoff.step, handoff.execution))
     }
     run.flush()
     if (queued !== undefined) return this.execute(step, queued)
