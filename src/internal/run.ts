@@ -677,8 +677,18 @@ const finished = (
   if (state.journaled) state.outbox.push(finishedCommand(step, execution, outcome))
 }
 
+const invalidReturn = (step: StepState, execution: Execution, what: string, now: () => number): InvalidReturn => {
+  // a final failure of this execution: it counts as one
+  execution.attempt.failures++
+  execution.attempt.lastFailedAt = now()
+  return { _tag: "InvalidReturn", message: `Step function ${step.step.name} returned ${what}.` }
+}
+
 /** Why a step's returned value fails it. @internal */
 export type InvalidReturn = { readonly _tag: "InvalidReturn"; readonly message: string }
+
+const inputRequiredTag = Event.InputRequiredEvent._tag
+const stopEventTag = Event.StopEvent._tag
 
 const describe = (value: unknown): string => value === null ? "null" : Array.isArray(value) ? "array" : typeof value
 
@@ -701,29 +711,23 @@ export const succeeded = (
     finished(state, step, execution, "succeeded")
     return undefined
   }
-  const invalid = (what: string): InvalidReturn => {
-    // a final failure of this execution: it counts as one
-    execution.attempt.failures++
-    execution.attempt.lastFailedAt = now()
-    return { _tag: "InvalidReturn", message: `Step function ${step.step.name} returned ${what}.` }
-  }
   if (!Event.isEvent(value)) {
     publishNotRunning(state, step, execution)
-    return invalid(`${describe(value)} instead of an Event instance`)
+    return invalidReturn(step, execution, `${describe(value)} instead of an Event instance`, now)
   }
   publishNotRunning(state, step, execution, value)
   if (!step.emits.has(value._tag)) {
     const declared = step.step.emits.map(Event.tag).join(", ") || "none"
-    return invalid(`${value._tag} instead of one of its declared events (${declared})`)
+    return invalidReturn(step, execution, `${value._tag} instead of one of its declared events (${declared})`, now)
   }
   leaveJoined(state, step, execution)
   finished(state, step, execution, "succeeded")
   if (value._tag === state.stopTag) {
-    const result = value._tag === Event.StopEvent._tag ? (value as Event.StopEvent).result : value
+    const result = value._tag === stopEventTag ? (value as Event.StopEvent).result : value
     end(state, "completed", Exit.succeed(result), value)
     return undefined
   }
-  if (value._tag === Event.InputRequiredEvent._tag) publish(state, value)
+  if (value._tag === inputRequiredTag) publish(state, value)
   state.accepting = true
   try {
     route(state, value)
