@@ -119,6 +119,8 @@ export interface Workflow<Start, Result, E, R, S> extends Pipeable {
   readonly timeout: Option.Option<Duration.Duration>
   readonly numConcurrentRuns: Option.Option<number>
   readonly validation: ValidationOptions
+  /** Event classes known to its snapshots besides those of its steps (see `MakeOptions`). */
+  readonly events: ReadonlyArray<Event.Any>
 }
 
 /**
@@ -185,6 +187,13 @@ export interface MakeOptions<Steps extends ReadonlyArray<Step.Any>, StartC, Stop
   /** At most this many runs of this workflow value at once (others wait); default unbounded. */
   readonly numConcurrentRuns?: number | undefined
   readonly validation?: ValidationOptions | undefined
+  /**
+   * More event classes the workflow's snapshots may hold: the classes awaited with
+   * `ctx.waitForEvent` that no step accepts or emits (`HumanResponseEvent` and the other
+   * built-in events are known already). A snapshot decodes events only through the classes
+   * the workflow knows.
+   */
+  readonly events?: ReadonlyArray<Event.Any> | undefined
 }
 
 /**
@@ -226,6 +235,8 @@ const Proto = {
  * - `timeout` defaults to 45 seconds; `null` disables it.
  * - `state` is a Schema whose fields all have defaults (typed state); absent: dict state.
  * - `numConcurrentRuns` bounds the concurrent runs of this workflow value.
+ * - `events` lists event classes awaited with `ctx.waitForEvent` that no step accepts or emits,
+ *   so that snapshots holding them can be decoded (see `resume`).
  *
  * @example
  * ```ts
@@ -268,6 +279,7 @@ export const make = <
     : Option.some(Duration.decode(options.timeout ?? Duration.seconds(45)))
   self.numConcurrentRuns = Option.fromNullable(options.numConcurrentRuns)
   self.validation = options.validation ?? true
+  self.events = options.events ?? []
   return self
 }
 

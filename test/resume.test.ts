@@ -176,6 +176,39 @@ describe("Workflow.resume", () => {
       expect(finished.snapshot.streamSequence).toBeGreaterThan(paused.streamSequence)
     }))
 
+  it.effect("a waiter on a class of the workflow's `events`, with requirements, is restored and matched structurally", () =>
+    Effect.gen(function*() {
+      class Approval extends Schema.TaggedClass<Approval>()("Approval", {
+        ticket: Schema.Struct({ id: Schema.Number }),
+        ok: Schema.Boolean
+      }) {}
+      const step = Step.make("ask", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
+        Effect.map(
+          ctx.waitForEvent(Approval, { requirements: { ticket: { id: 7 } } }),
+          (approval) => new Event.StopEvent({ result: approval.ok })
+        ))
+      const wf = Workflow.make({ name: "approval", steps: [step], events: [Approval] })
+      const json = yield* Effect.scoped(Effect.gen(function*() {
+        const handler = yield* Workflow.start(wf)
+        yield* TestClock.adjust("1 millis")
+        return Snapshot.toJson(yield* handler.snapshot)
+      }))
+      expect(JSON.parse(json).steps.ask.waiters).toMatchObject([
+        { awaited: "Approval", requirements: { ticket: { id: 7 } }, hasRequirements: true }
+      ])
+      const result = yield* Effect.scoped(Effect.gen(function*() {
+        const handler = yield* Workflow.resume(wf, json)
+        yield* handler.sendEvent(new Approval({ ticket: { id: 8 }, ok: false }))
+        yield* handler.sendEvent(new Approval({ ticket: { id: 7 }, ok: true }))
+        return yield* handler.result
+      }))
+      expect(result).toBe(true)
+      // without `events`, the workflow does not know the class a snapshot names
+      const unknown = Workflow.make({ name: "approval", steps: [step] })
+      const error = yield* Effect.flip(Effect.scoped(Workflow.resume(unknown, json)))
+      expect(error.message).toContain("Approval")
+    }))
+
   it.effect("a snapshot taken during a retry delay keeps the attempt count and the due time", () =>
     Effect.gen(function*() {
       const attempts: Array<number> = []

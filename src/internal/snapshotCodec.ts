@@ -55,6 +55,7 @@ export const registryOf = (workflow: Workflow.Any): ReadonlyMap<string, Event.An
     step.on.forEach(add)
     step.emits.forEach(add)
   }
+  workflow.events.forEach(add)
   builtIns.forEach(add)
   registries.set(workflow, registry)
   return registry
