@@ -41,7 +41,12 @@ const expectedOutput: Readonly<Record<string, ReadonlyArray<string>>> = {
     "[title-with-steps] asks: Title for \"Effect in 10 minutes\"?",
     "[title-with-steps] human answers: Typed errors for humans",
     "[title-with-steps] result: titled \"Typed errors for humans\"",
-    "[title-with-steps] published: InputRequiredEvent, StopEvent"
+    "[title-with-steps] published: InputRequiredEvent, StopEvent",
+    "[title-with-pause] asks: Title for \"Effect in 10 minutes\"?",
+    "[title-with-pause] paused to a JSON file (isRunning: true)",
+    "[title-with-pause] resumed, human answers: Typed errors for humans",
+    "[title-with-pause] result: titled \"Typed errors for humans\"",
+    "[title-with-pause] executions: ask 1, title 1"
   ],
   "quickstart": [
     "event: Draft",
