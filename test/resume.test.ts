@@ -385,6 +385,28 @@ describe("Workflow.resume", () => {
     }))
 })
 
+describe("a run that has not begun", () => {
+  it.effect("waiting for a concurrency permit, its snapshot holds its start event; resumed, it runs", () =>
+    Effect.gen(function*() {
+      const step = Step.make("step", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev) =>
+        Effect.as(Effect.sleep("1 second"), new Event.StopEvent({ result: ev.input })))
+      const wf = Workflow.make({ name: "limited", steps: [step], numConcurrentRuns: 1 })
+      const snapshot = yield* Effect.scoped(Effect.gen(function*() {
+        yield* Workflow.start(wf, new Event.StartEvent({ input: "first" }))
+        const second = yield* Workflow.start(wf, new Event.StartEvent({ input: "second" }))
+        yield* second.cancel
+        return yield* second.snapshot
+      }))
+      expect(snapshot.isRunning).toBe(true)
+      expect(snapshot.steps.step?.queue.map((attempt) => attempt.event)).toEqual([
+        { _tag: "StartEvent", input: "second" }
+      ])
+      const fiber = yield* Effect.fork(Workflow.run(wf, undefined, { snapshot }))
+      yield* TestClock.adjust("1 second")
+      expect(yield* fiber.await).toEqual(Exit.succeed("second"))
+    }))
+})
+
 describe("closing a handler's scope", () => {
   it.effect("cancels its run: WorkflowCancelledEvent ends the stream, the snapshot stays resumable", () =>
     Effect.gen(function*() {

@@ -111,7 +111,8 @@ export const read = (run: Run): RawSnapshot => {
   const isRunning = run_.isResumable(state)
   const steps: Array<readonly [string, RawStep]> = []
   if (isRunning) {
-    const pending = state.status._tag === "Pending" ? pendingQueues(state) : undefined
+    // not begun (waiting for a permit), or cancelled before it began
+    const pending = state.early !== undefined ? pendingQueues(state) : undefined
     for (const step of state.steps) {
       let raw = rawStep(step)
       const early = pending?.get(step)
