@@ -601,7 +601,7 @@ export const route = (state: RunState, event: Event.AnyEvent, target?: StepState
     return
   }
   for (let i = 0; i < indices.length; i++) {
-    enqueue(state, state.steps[indices[i]], makeAttempt(event))
+    enqueue(state, state.steps[indices[i]!]!, makeAttempt(event))
   }
 }
 
@@ -825,7 +825,7 @@ export const collect = (
   return expected.map((cls) => {
     const index = taken.get(cls._tag) ?? 0
     taken.set(cls._tag, index + 1)
-    return byTag.get(cls._tag)![index]
+    return byTag.get(cls._tag)![index]!
   })
 }
 
@@ -875,7 +875,7 @@ export const wait = (state: RunState, step: StepState, execution: Execution, opt
   let waiter: Waiter | undefined
   let idPublished = false
   for (let i = 0; i < waiters.length; i++) {
-    const candidate = waiters[i]
+    const candidate = waiters[i]!
     // A resolved waiter is done with, unless it was restored and a re-executed step comes to
     // take the event (once per execution: a second wait with the same id waits anew).
     if (

@@ -128,7 +128,7 @@ const published = (run: Run): Stream.Stream<run_.Published> =>
       Stream.fromQueue(live).pipe(
         Stream.takeWhile((index) => index !== closedIndex),
         Stream.filter((index) => index >= replayed),
-        Stream.map((index) => run.log[index])
+        Stream.map((index) => run.log[index]!)
       )
     )
   })).pipe(Stream.takeUntil((item) => isTerminal(run, item)))

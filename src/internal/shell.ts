@@ -127,7 +127,7 @@ export class Run {
         const outbox = state.outbox
         state.outbox = []
         this.journal?.(outbox, state)
-        for (let i = 0; i < outbox.length; i++) execute(this, outbox[i])
+        for (let i = 0; i < outbox.length; i++) execute(this, outbox[i]!)
       }
     } finally {
       this.flushing = false

@@ -95,7 +95,7 @@ const pendingQueues = (state: run_.RunState): Map<run_.StepState, Array<RawAttem
   for (const { event, target } of state.early ?? []) {
     const steps = target !== undefined
       ? [target]
-      : (state.plan.routes.get(event._tag) ?? []).map((index) => state.steps[index])
+      : (state.plan.routes.get(event._tag) ?? []).map((index) => state.steps[index]!)
     for (const step of steps) {
       const list = queues.get(step) ?? []
       list.push(rawAttempt(run_.makeAttempt(event)))
