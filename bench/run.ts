@@ -3,17 +3,20 @@
  * floor, alternating, medians after a warm-up; one JSON line per shape.
  *
  * Environment: ROUNDS (default 7), WARMUP (default 2), PEER_AWAIT ("until" | "on", default "on"),
- * SHAPES (comma-separated subset of chain,fanout,concurrent,concurrent-io,waiting,retention).
+ * SHAPES (comma-separated subset of chain,fanout,concurrent,concurrent-io,waiting,retention,snapshot).
  *
  * `concurrent-io` also reports `tightFloorMs`: the same runs, each as ONE forked fiber doing the
  * three yields in sequence. `retention` (ours only, measured once, about 5 s) is not a timed
- * shape: see retention.ts.
+ * shape: see retention.ts. `snapshot` (ours only: the peer has no snapshots; about 8 s) times
+ * taking, encoding and resuming a snapshot of a run holding 10,000 queued events, against running
+ * them (also 1,000 and 100,000 events, per 1,000): see snapshot.ts.
  */
 import * as floor from "./floor.js"
 import { measure, type Runner } from "./harness.js"
 import * as ours from "./ours.js"
 import * as peer from "./peer.js"
 import { retention } from "./retention.js"
+import { snapshotShape } from "./snapshot.js"
 
 const rounds = Number(process.env.ROUNDS ?? 7)
 const warmup = Number(process.env.WARMUP ?? 2)
@@ -74,4 +77,9 @@ for (const shape of shapes) {
 // retention: 100,000 runs ended in one open scope, 1,000 at a time (see retention.ts; ~5 s)
 if (only === undefined || only.includes("retention")) {
   console.log(JSON.stringify(await retention(100_000, 1000)))
+}
+// snapshot: take / encode / decode+resume a run holding 10,000 queued events, and run them
+// (ours only; also 1,000 and 100,000 events; see snapshot.ts)
+if (only === undefined || only.includes("snapshot")) {
+  console.log(JSON.stringify(await snapshotShape(rounds, warmup)))
 }
