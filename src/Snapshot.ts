@@ -77,6 +77,11 @@ export interface AttemptSnapshot {
   readonly lastError: unknown
   /** Clock millis at which a retry waiting out its delay is due; `null` when not delayed. */
   readonly retryAt: number | null
+  /**
+   * The `collectEvents` sets this event's execution completed (without the event itself), by
+   * buffer id: its next execution gets the same set again. Absent when there are none.
+   */
+  readonly taken?: { readonly [bufferId: string]: ReadonlyArray<EncodedEvent> }
 }
 
 /**
@@ -346,7 +351,11 @@ const AttemptSnapshot_: Schema.Schema<AttemptSnapshot> = Schema.Struct({
   firstAttemptAt: Millis,
   lastFailedAt: Millis,
   lastError: Schema.Unknown,
-  retryAt: Millis
+  retryAt: Millis,
+  taken: Schema.optionalWith(
+    Schema.Record({ key: Schema.String, value: array(EncodedEvent_) }).annotations(expecting("an object")),
+    { exact: true }
+  )
 }).annotations(expecting("an object"))
 
 const WaiterSnapshot_: Schema.Schema<WaiterSnapshot> = Schema.Struct({

@@ -784,7 +784,7 @@ describe("collect", () => {
     expect([...s.collected.keys()]).toEqual(["y"])
   })
 
-  it("restoreTaken puts the taken events back in front of newer ones", () => {
+  it("an attempt that completed a set gets the same set again, whatever arrived since", () => {
     const s = collectRun()
     const expected = [A, B]
     const a1 = new A({ n: 1 })
@@ -793,37 +793,35 @@ describe("collect", () => {
     expect(collectOwn(s, a1, expected)).toBeUndefined()
     const completing = attempt(b1)
     expect(run_.collect(s, completing, b1, expected, "default")).toEqual([a1, b1])
+    expect(completing.taken).toEqual([{ bufferId: "default", events: [a1] }])
     // a newer event starts a new buffer
     expect(collectOwn(s, a2, expected)).toBeUndefined()
-    run_.restoreTaken(s, completing)
-    expect(completing.taken).toBeUndefined()
-    expect(s.collected.get("default")!.events).toEqual([a1, a2])
-    // restoring twice restores nothing more
-    run_.restoreTaken(s, completing)
-    expect(s.collected.get("default")!.events).toEqual([a1, a2])
-    // the retried execution collects the same set again
+    // the attempt runs again (a retry, or after a resume): its set, the buffer untouched
     const again = run_.collect(s, completing, b1, expected, "default")!
     expect(again[0]).toBe(a1)
     expect(again[1]).toBe(b1)
+    expect(s.collected.get("default")!.events).toEqual([a2])
+    // and a later B completes the newer set
+    const b2 = new B({ n: 2 })
+    expect(run_.collect(s, attempt(b2), b2, expected, "default")).toEqual([a2, b2])
   })
 
-  it("restoreTaken makes the buffer again when it is gone", () => {
+  it("takeBackAdded takes out what an attempt added without completing a set", () => {
     const s = collectRun()
     const expected = [A, B, C]
     const a1 = new A({ n: 1 })
+    const adding = attempt(a1)
+    expect(run_.collect(s, adding, a1, expected, "default")).toBeUndefined()
+    expect(adding.added).toEqual([{ bufferId: "default", event: a1 }])
     const c1 = new C({ n: 1 })
-    const b1 = new B({ n: 1 })
-    collectOwn(s, a1, expected)
     collectOwn(s, c1, expected)
-    const completing = attempt(b1)
-    run_.collect(s, completing, b1, expected, "default")
-    expect(s.collected.has("default")).toBe(false)
-    run_.restoreTaken(s, completing)
-    expect(s.collected.get("default")!.events).toEqual([a1, c1])
-    const again = run_.collect(s, completing, b1, expected, "default")!
-    expect(again[0]).toBe(a1)
-    expect(again[1]).toBe(b1)
-    expect(again[2]).toBe(c1)
+    run_.takeBackAdded(s, adding)
+    expect(adding.added).toBeUndefined()
+    expect(s.collected.get("default")!.events).toEqual([c1])
+    // run anew, the attempt adds its event once
+    expect(run_.collect(s, adding, a1, expected, "default")).toBeUndefined()
+    const b1 = new B({ n: 1 })
+    expect(run_.collect(s, attempt(b1), b1, expected, "default")).toEqual([a1, b1, c1])
   })
 })
 
@@ -918,7 +916,7 @@ describe("retry bookkeeping", () => {
     expect(a.busy).toBe(1)
   })
 
-  it("retryAt puts back what the attempt collected and leaves its waiters", () => {
+  it("retryAt keeps the set the attempt collected for its retry and leaves its waiters", () => {
     const state = begun([step("a", [A, B])])
     const a = stepOf(state, "a")
     const a1 = new A({ n: 1 })
@@ -930,8 +928,8 @@ describe("retry bookkeeping", () => {
     const waiter = run_.wait(state, a, execution, waitOptions("w"))
     run_.failed(state, a, execution, Option.some("boom"), 2000)
     run_.retryAt(state, a, execution, 3000, 2000)
-    expect(execution.attempt.taken).toBeUndefined()
-    expect(a.collected.get("default")!.events).toEqual([a1])
+    expect(execution.attempt.taken).toEqual([{ bufferId: "default", events: [a1] }])
+    expect(a.collected.has("default")).toBe(false)
     expect(execution.joined).toBeUndefined()
     expect(a.waiters).toEqual([])
     expect(waiter.executions).toEqual([])

@@ -172,16 +172,23 @@ const defaultWaiterId = (tag: string, requirements: object | undefined): string 
 /**
  * Takes a slot again for an execution that has waited: at once if one is free, else in turn.
  * It runs in the wait's finalizer, which cannot be interrupted: its callback needs no canceler.
+ * Woken by the run's end instead, the execution does not go on.
  */
 const reacquire = (run: Run, step: run_.StepState, execution: run_.Execution): Effect.Effect<void> =>
   Effect.suspend(() => {
     const got = run_.reacquireSlot(run.state, step, execution)
     run.flush()
     if (got) return Effect.void
-    return Effect.async<void>((resume) => {
-      if (execution.handed) return resume(Effect.void)
-      ;(run.wakers ??= new Map()).set(execution, () => resume(Effect.void))
-    })
+    return Effect.zipRight(
+      Effect.async<void>((resume) => {
+        if (execution.handed) return resume(Effect.void)
+        const wakers = run.wakers ??= new Map()
+        const wake = () => resume(Effect.void)
+        const present = wakers.get(execution)
+        wakers.set(execution, present === undefined ? wake : typeof present === "function" ? [present, wake] : [...present, wake])
+      }),
+      Effect.suspend(() => run.state.done ? Effect.interrupt : Effect.void)
+    )
   })
 
 /**
@@ -229,7 +236,8 @@ const waitForEvent = (
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend(() => {
       const state = run.state
-      if (state.done) return Effect.never
+      // the run has ended: its fibers are being interrupted
+      if (state.done) return Effect.interrupt
       const requirements = options?.requirements as { readonly [key: string]: unknown } | undefined
       const id = options?.waiterId ?? defaultWaiterId(eventClass._tag, requirements)
       const waiter = run_.wait(state, step, execution, {

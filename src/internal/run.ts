@@ -31,10 +31,16 @@ export interface Attempt {
   /** While the attempt waits out a retry delay: the Clock millis at which it is due. */
   retryAt: number | undefined
   /**
-   * The events this attempt's `collectEvents` took out of complete buffers (other than its own
-   * event): put back if the attempt fails or the run is resumed, so that it collects them again.
+   * The sets this attempt's `collectEvents` completed, without its own event, by buffer: kept
+   * for the attempt, so that its next execution (a retry, or after a resume) gets the same set
+   * again whatever arrived since.
    */
   taken: Array<{ readonly bufferId: string; readonly events: ReadonlyArray<Event.AnyEvent> }> | undefined
+  /**
+   * The events this attempt's `collectEvents` added to buffers without completing them: taken
+   * out again when the attempt runs anew, so that they are not collected twice.
+   */
+  added: Array<{ readonly bufferId: string; readonly event: Event.AnyEvent }> | undefined
 }
 
 /** One execution of a step body for an attempt. @internal */
@@ -47,6 +53,10 @@ export interface Execution {
   waits: number
   /** Set when a slot has been handed to it after a wait (it may not be suspended yet). */
   handed: boolean
+  /** Whether it waits in its step's queue for a slot to continue after a wait. */
+  queued: boolean
+  /** Set once it has ended: a wait it forked and that outlives it takes no slot. */
+  ended: boolean
   /** The waiters it has joined and not yet left (removed once the execution completes). */
   joined: Array<Waiter> | undefined
   readonly attempt: Attempt
@@ -379,7 +389,8 @@ export const makeAttempt = (event: Event.AnyEvent): Attempt => ({
   lastError: Option.none(),
   scheduleState: undefined,
   retryAt: undefined,
-  taken: undefined
+  taken: undefined,
+  added: undefined
 })
 
 const makeExecution = (state: RunState, slot: number, attempt: Attempt): Execution => ({
@@ -387,6 +398,8 @@ const makeExecution = (state: RunState, slot: number, attempt: Attempt): Executi
   holdsSlot: false,
   waits: 0,
   handed: false,
+  queued: false,
+  ended: false,
   joined: undefined,
   attempt,
   seq: state.executionCount++
@@ -497,6 +510,7 @@ export const releaseSlot = (state: RunState, step: StepState, execution: Executi
   if (item === undefined) return undefined
   if (isResumption(item)) {
     const resumed = item.resumption
+    resumed.queued = false
     resumed.slot = slot
     occupy(state, step, resumed)
     if (state.journaled) state.outbox.push(stepCommand("started", step, resumed))
@@ -512,9 +526,13 @@ export const releaseSlot = (state: RunState, step: StepState, execution: Executi
 
 /**
  * An execution that waited continues: it takes a free slot at once (returns `true`), or queues
- * until one is handed over (its `handed` flag and a `wake` command say when). @internal
+ * until one is handed over (its `handed` flag and a `wake` command say when; a second call
+ * while it is queued waits for the same handover). An execution that has ended, or holds a
+ * slot already, takes none. @internal
  */
 export const reacquireSlot = (state: RunState, step: StepState, execution: Execution): boolean => {
+  if (execution.ended || execution.holdsSlot) return true
+  if (execution.queued) return false
   state.idleAnnounced = false
   execution.handed = false
   const slot = freeSlot(step)
@@ -525,8 +543,18 @@ export const reacquireSlot = (state: RunState, step: StepState, execution: Execu
     return true
   }
   step.offer({ resumption: execution })
+  execution.queued = true
   stepState(state, step, "preparing", "<enqueued>", execution.attempt.event)
   return false
+}
+
+/**
+ * An execution has ended (succeeded, failed, or is retried): its slot goes to the next queued
+ * item, as `releaseSlot` says. @internal
+ */
+export const executionEnded = (state: RunState, step: StepState, execution: Execution): Execution | undefined => {
+  execution.ended = true
+  return releaseSlot(state, step, execution)
 }
 
 /**
@@ -588,7 +616,10 @@ const resolveWaiters = (state: RunState, event: Event.AnyEvent): boolean => {
 export const route = (state: RunState, event: Event.AnyEvent, target?: StepState): void => {
   const status = state.status._tag
   if (status !== "Running") {
-    if (status === "Pending") (state.early ??= []).push({ event, target })
+    if (status !== "Pending") return
+    // a resumed run waiting for a permit has armed waiters: they take their events at once
+    if (state.waiterCount > 0 && resolveWaiters(state, event)) return
+    ;(state.early ??= []).push({ event, target })
     return
   }
   if (state.waiterCount > 0 && resolveWaiters(state, event)) return
@@ -651,7 +682,8 @@ const leaveJoined = (state: RunState, step: StepState, execution: Execution): vo
   }
   if (!step.hasWaiters) return
   for (const waiter of step.waiters.slice()) {
-    if (waiter.input === execution.attempt.event && waiter.executions.length === 0) {
+    // restored events are other instances than the re-executed ones: compared as values
+    if (waiter.input !== undefined && waiter.executions.length === 0 && Equal.equals(waiter.input, execution.attempt.event)) {
       waiter.input = undefined
       removeFromWaiter(state, step, waiter, execution)
     }
@@ -754,7 +786,7 @@ export const failed = (state: RunState, step: StepState, execution: Execution, e
 export const retryAt = (state: RunState, step: StepState, execution: Execution, at: number, now: number): void => {
   if (state.done) return
   const attempt = execution.attempt
-  restoreTaken(step, attempt)
+  takeBackAdded(step, attempt)
   leaveJoined(state, step, execution)
   finished(state, step, execution, "retrying")
   if (at <= now) return enqueue(state, step, attempt)
@@ -790,33 +822,10 @@ const recount = (buffer: CollectBuffer, expected: ReadonlyArray<Event.Any>): voi
   buffer.remaining = remaining
 }
 
-/**
- * Adds an event to a step's collect buffer; returns the completed set ordered as `expected`
- * (same-tag events in arrival order) and clears the buffer, or `undefined`. @internal
- */
-export const collect = (
-  step: StepState,
-  attempt: Attempt,
-  event: Event.AnyEvent,
-  expected: ReadonlyArray<Event.Any>,
-  bufferId: string
-): Array<Event.AnyEvent> | undefined => {
-  if (expected.length === 0) return []
-  let buffer = step.collected.get(bufferId)
-  if (buffer === undefined) {
-    buffer = { events: [], expected: undefined, missing: new Map(), remaining: 0 }
-    step.collected.set(bufferId, buffer)
-  }
-  if (buffer.expected !== expected) recount(buffer, expected)
-  const needed = buffer.missing.get(event._tag) ?? 0
-  if (needed <= 0) return undefined
-  buffer.events.push(event)
-  buffer.missing.set(event._tag, needed - 1)
-  if (--buffer.remaining > 0) return undefined
-  step.collected.delete(bufferId)
-  ;(attempt.taken ??= []).push({ bufferId, events: buffer.events.slice(0, -1) })
+/** The set ordered as `expected`, same-tag events in arrival order. */
+const ordered = (events: ReadonlyArray<Event.AnyEvent>, expected: ReadonlyArray<Event.Any>): Array<Event.AnyEvent> => {
   const byTag = new Map<string, Array<Event.AnyEvent>>()
-  for (const ev of buffer.events) {
+  for (const ev of events) {
     const list = byTag.get(ev._tag)
     if (list) list.push(ev)
     else byTag.set(ev._tag, [ev])
@@ -829,22 +838,75 @@ export const collect = (
   })
 }
 
+/** Whether `events` are exactly the multiset of tags `expected` asks for. */
+const completes = (events: ReadonlyArray<Event.AnyEvent>, expected: ReadonlyArray<Event.Any>): boolean => {
+  if (events.length !== expected.length) return false
+  const counts = new Map<string, number>()
+  for (const cls of expected) counts.set(cls._tag, (counts.get(cls._tag) ?? 0) + 1)
+  for (const ev of events) {
+    const count = counts.get(ev._tag) ?? 0
+    if (count === 0) return false
+    counts.set(ev._tag, count - 1)
+  }
+  return true
+}
+
 /**
- * Puts back what an attempt took out of its step's collect buffers (before the buffers' newer
- * events), so that its next execution collects the same set again. @internal
+ * Adds an event to a step's collect buffer; returns the completed set ordered as `expected`
+ * (same-tag events in arrival order) and clears the buffer, or `undefined`. An attempt that
+ * completed a set before (and runs again: a retry, or after a resume) gets that set again,
+ * without touching the buffer. @internal
  */
-export const restoreTaken = (step: StepState, attempt: Attempt): void => {
-  if (attempt.taken === undefined) return
-  for (const { bufferId, events } of attempt.taken) {
-    const buffer = step.collected.get(bufferId)
-    if (buffer === undefined) {
-      step.collected.set(bufferId, { events: [...events], expected: undefined, missing: new Map(), remaining: 0 })
-    } else {
-      buffer.events.unshift(...events)
-      buffer.expected = undefined
+export const collect = (
+  step: StepState,
+  attempt: Attempt,
+  event: Event.AnyEvent,
+  expected: ReadonlyArray<Event.Any>,
+  bufferId: string
+): Array<Event.AnyEvent> | undefined => {
+  if (expected.length === 0) return []
+  if (attempt.taken !== undefined) {
+    for (const reserved of attempt.taken) {
+      if (reserved.bufferId !== bufferId) continue
+      const events = [...reserved.events, event]
+      if (completes(events, expected)) return ordered(events, expected)
     }
   }
-  attempt.taken = undefined
+  let buffer = step.collected.get(bufferId)
+  if (buffer === undefined) {
+    buffer = { events: [], expected: undefined, missing: new Map(), remaining: 0 }
+    step.collected.set(bufferId, buffer)
+  }
+  if (buffer.expected !== expected) recount(buffer, expected)
+  const needed = buffer.missing.get(event._tag) ?? 0
+  if (needed <= 0) return undefined
+  buffer.events.push(event)
+  buffer.missing.set(event._tag, needed - 1)
+  if (--buffer.remaining > 0) {
+    ;(attempt.added ??= []).push({ bufferId, event })
+    return undefined
+  }
+  step.collected.delete(bufferId)
+  ;(attempt.taken ??= []).push({ bufferId, events: buffer.events.slice(0, -1) })
+  return ordered(buffer.events, expected)
+}
+
+/**
+ * Takes out of its step's buffers the events an attempt added without completing a set (those
+ * still there), before the attempt runs anew: it adds them again. @internal
+ */
+export const takeBackAdded = (step: StepState, attempt: Attempt): void => {
+  const added = attempt.added
+  if (added === undefined) return
+  attempt.added = undefined
+  for (const { bufferId, event } of added) {
+    const buffer = step.collected.get(bufferId)
+    const index = buffer?.events.indexOf(event) ?? -1
+    if (index < 0) continue
+    buffer!.events.splice(index, 1)
+    // recounted at its next use
+    buffer!.expected = undefined
+  }
 }
 
 /** @internal */
@@ -939,7 +1001,11 @@ export const abandonWait = (state: RunState, step: StepState, waiter: Waiter, ex
   const joined = execution.joined
   if (joined !== undefined) {
     const index = joined.indexOf(waiter)
-    if (index >= 0) joined.splice(index, 1)
+    if (index >= 0) {
+      joined.splice(index, 1)
+      // a restored waiter its re-executed step joined, then left: it goes as any other
+      waiter.input = undefined
+    }
   }
   removeFromWaiter(state, step, waiter, execution)
 }
@@ -998,6 +1064,7 @@ export const end = (
   for (const step of state.steps) {
     for (const item of step.queued()) {
       if (isResumption(item)) {
+        item.resumption.queued = false
         item.resumption.handed = true
         state.outbox.push(wakeCommand(item.resumption))
       }

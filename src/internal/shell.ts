@@ -41,7 +41,7 @@ export class Run {
   timers: Map<run_.Attempt, deadlines.Deadline> | undefined = undefined
   /** Callbacks of executions suspended on a waiter, and of executions waiting for a slot. */
   resolvers: Map<run_.Waiter, (() => void) | Array<() => void>> | undefined = undefined
-  wakers: Map<run_.Execution, () => void> | undefined = undefined
+  wakers: Map<run_.Execution, (() => void) | Array<() => void>> | undefined = undefined
   /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
   permit = false
   /** Whether the run's scope has closed: nothing of it may start any more. */
@@ -161,7 +161,9 @@ const execute = (run: Run, command: run_.Command): void => {
       const wake = run.wakers?.get(command.execution)
       if (wake === undefined) return
       run.wakers!.delete(command.execution)
-      return wake()
+      if (typeof wake === "function") return wake()
+      for (const f of wake) f()
+      return
     }
     case "timer": {
       const { attempt, step } = command

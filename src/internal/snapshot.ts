@@ -41,31 +41,26 @@ const rawAttempt = (attempt: run_.Attempt): RawAttempt => ({
   firstAttemptAt: attempt.firstAttemptAt,
   lastFailedAt: attempt.lastFailedAt,
   lastError: Option.isSome(attempt.lastError) ? describeError(attempt.lastError.value) : undefined,
-  retryAt: attempt.retryAt
+  retryAt: attempt.retryAt,
+  taken: attempt.taken ?? []
 })
 
 const rawStep = (step: run_.StepState): RawStep => {
   const inProgress: Array<RawAttempt> = []
-  const taken = new Map<string, Array<Event.AnyEvent>>()
+  // what in-flight attempts added to buffers without completing them: they add it again
+  const added = new Set<Event.AnyEvent>()
   for (const execution of run_.inFlight(step)) {
     inProgress.push(rawAttempt(execution.attempt))
-    // what an in-flight attempt took out of a complete buffer goes back: it collects it again
-    for (const { bufferId, events } of execution.attempt.taken ?? []) {
-      const list = taken.get(bufferId)
-      if (list === undefined) taken.set(bufferId, [...events])
-      else list.push(...events)
-    }
+    for (const { event } of execution.attempt.added ?? []) added.add(event)
   }
   const queue: Array<RawAttempt> = []
   for (const item of step.queued()) if (!("resumption" in item)) queue.push(rawAttempt(item))
   if (step.hasDelayed) for (const attempt of step.delayed) queue.push(rawAttempt(attempt))
   const collected: Array<{ bufferId: string; events: ReadonlyArray<Event.AnyEvent> }> = []
   for (const [bufferId, buffer] of step.collected) {
-    const before = taken.get(bufferId)
-    taken.delete(bufferId)
-    collected.push({ bufferId, events: before === undefined ? buffer.events.slice() : [...before, ...buffer.events] })
+    const events = added.size === 0 ? buffer.events.slice() : buffer.events.filter((event) => !added.has(event))
+    if (events.length > 0) collected.push({ bufferId, events })
   }
-  for (const [bufferId, events] of taken) collected.push({ bufferId, events })
   const waiters: Array<RawWaiter> = []
   for (const waiter of step.hasWaiters ? step.waiters : []) {
     const input = waiter.input ?? waiter.executions[0]?.attempt.event
@@ -87,11 +82,17 @@ const isEmpty = (step: RawStep): boolean =>
   step.queue.length === 0 && step.inProgress.length === 0 && step.collected.length === 0 && step.waiters.length === 0
 
 /**
- * A run that has not begun (waiting for a concurrency permit) holds its first events unrouted:
- * they are written down in the queues of the steps they go to.
+ * A run that has not begun (waiting for a concurrency permit) holds what it begins with apart:
+ * the attempts restored from a snapshot (in order) and its first events, unrouted. They are
+ * written down in the queues of the steps they go to.
  */
 const pendingQueues = (state: run_.RunState): Map<run_.StepState, Array<RawAttempt>> => {
   const queues = new Map<run_.StepState, Array<RawAttempt>>()
+  for (const { attempt, step } of state.restored ?? []) {
+    const list = queues.get(step) ?? []
+    list.push(rawAttempt(attempt))
+    queues.set(step, list)
+  }
   for (const { event, target } of state.early ?? []) {
     const steps = target !== undefined
       ? [target]
@@ -112,7 +113,7 @@ export const read = (run: Run): RawSnapshot => {
   const steps: Array<readonly [string, RawStep]> = []
   if (isRunning) {
     // not begun (waiting for a permit), or cancelled before it began
-    const pending = state.early !== undefined ? pendingQueues(state) : undefined
+    const pending = state.early !== undefined || state.restored !== undefined ? pendingQueues(state) : undefined
     for (const step of state.steps) {
       let raw = rawStep(step)
       const early = pending?.get(step)
@@ -169,7 +170,10 @@ const restoreAttempt = (raw: RawAttempt): run_.Attempt => ({
   lastError: raw.lastError === undefined || raw.lastError === null ? Option.none() : Option.some(raw.lastError),
   scheduleState: undefined,
   retryAt: raw.retryAt,
-  taken: undefined
+  taken: raw.taken === undefined || raw.taken.length === 0
+    ? undefined
+    : raw.taken.map(({ bufferId, events }) => ({ bufferId, events })),
+  added: undefined
 })
 
 /**

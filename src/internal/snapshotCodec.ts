@@ -181,14 +181,23 @@ const encodeAttempt = (
   registry: ReadonlyMap<string, Event.Any>,
   attempt: RawAttempt,
   path: Path
-): Snapshot.AttemptSnapshot => ({
-  event: encodeEvent(registry, attempt.event, [...path, "event"]),
-  failures: nonNegativeInt(attempt.failures, [...path, "failures"]),
-  firstAttemptAt: attempt.firstAttemptAt ?? null,
-  lastFailedAt: attempt.lastFailedAt ?? null,
-  lastError: jsonOrNull(attempt.lastError),
-  retryAt: attempt.retryAt ?? null
-})
+): Snapshot.AttemptSnapshot => {
+  const encoded: Snapshot.AttemptSnapshot = {
+    event: encodeEvent(registry, attempt.event, [...path, "event"]),
+    failures: nonNegativeInt(attempt.failures, [...path, "failures"]),
+    firstAttemptAt: attempt.firstAttemptAt ?? null,
+    lastFailedAt: attempt.lastFailedAt ?? null,
+    lastError: jsonOrNull(attempt.lastError),
+    retryAt: attempt.retryAt ?? null
+  }
+  if (attempt.taken === undefined || attempt.taken.length === 0) return encoded
+  const taken: Record<string, ReadonlyArray<Snapshot.EncodedEvent>> = {}
+  for (const { bufferId, events } of attempt.taken) {
+    const at = [...path, "taken", bufferId]
+    define(taken, bufferId, events.map((event, i) => encodeEvent(registry, event, [...at, i])))
+  }
+  return { ...encoded, taken }
+}
 
 const encodeRequirements = (
   registry: ReadonlyMap<string, Event.Any>,
@@ -337,7 +346,13 @@ const decodeAttempt = (
   firstAttemptAt: attempt.firstAttemptAt ?? undefined,
   lastFailedAt: attempt.lastFailedAt ?? undefined,
   lastError: attempt.lastError ?? undefined,
-  retryAt: attempt.retryAt ?? undefined
+  retryAt: attempt.retryAt ?? undefined,
+  ...(attempt.taken === undefined ? {} : {
+    taken: Object.keys(attempt.taken).map((bufferId) => ({
+      bufferId,
+      events: attempt.taken![bufferId]!.map((event, i) => decodeEvent(registry, event, [...path, "taken", bufferId, i]))
+    }))
+  })
 })
 
 const decodeWaiter = (

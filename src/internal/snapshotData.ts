@@ -18,6 +18,11 @@ export interface RawAttempt {
   readonly lastError: unknown
   /** Clock millis at which a retry waiting out its delay is due; `undefined` when not delayed. */
   readonly retryAt: number | undefined
+  /**
+   * The `collectEvents` sets the attempt completed, without its own event, by buffer: its next
+   * execution gets them again.
+   */
+  readonly taken?: ReadonlyArray<{ readonly bufferId: string; readonly events: ReadonlyArray<Event.AnyEvent> }> | undefined
 }
 
 /** A `waitForEvent` waiter. @internal */

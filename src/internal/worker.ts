@@ -107,7 +107,7 @@ class Worker {
     const state = run.state
     const handoff = state.handoff
     state.handoff = undefined
-    const queued = run_.releaseSlot(state, step, execution)
+    const queued = run_.executionEnded(state, step, execution)
     if (queued === undefined && handoff === undefined) run_.announceIdle(state)
     if (queued !== undefined && handoff !== undefined) {
       // the handed-over execution gets a worker of its own
