@@ -300,6 +300,47 @@ export class WorkflowCancelledEvent extends Schema.TaggedClass<WorkflowCancelled
   {}
 ) {}
 
+/**
+ * The events that end a run other than its stop event: one of them is the last event of
+ * `handler.events` when a step fails for good, the run times out, or it is cancelled. Every
+ * workflow's `Workflow.Events` has them.
+ *
+ * @example
+ * ```ts
+ * import { Match } from "effect"
+ * import type { Event } from "effect-workflows"
+ *
+ * const describe = Match.type<Event.EndingEvent>().pipe(
+ *   Match.tag("WorkflowFailedEvent", (ev) => `step ${ev.stepName} failed`),
+ *   Match.tag("WorkflowTimedOutEvent", (ev) => `timed out after ${ev.timeout}s`),
+ *   Match.tag("WorkflowCancelledEvent", () => "cancelled"),
+ *   Match.exhaustive
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category lifecycle events
+ */
+export type EndingEvent = WorkflowFailedEvent | WorkflowTimedOutEvent | WorkflowCancelledEvent
+
+/**
+ * The internal lifecycle events: only `handler.stream({ internal: true })` carries them (their
+ * tags are `internalTags`).
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import type { Event, WorkflowHandler } from "effect-workflows"
+ *
+ * declare const handler: WorkflowHandler.WorkflowHandler
+ * const all: Stream.Stream<Event.AnyEvent | Event.InternalEvent> = handler.stream({ internal: true })
+ * ```
+ *
+ * @since 0.1.0
+ * @category lifecycle events
+ */
+export type InternalEvent = StepStateChanged | WorkflowIdleEvent | UnhandledEvent
+
 // -------------------------------------------------------------------------------------------------
 // helpers
 // -------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ export const TypeId: unique symbol = Symbol.for("effect-workflows/Step")
  * ```ts
  * import type { Step } from "effect-workflows"
  *
- * type Marker = Step.Any[Step.TypeId] // Step.Variance<any, any, any, any>
+ * type Marker = Step.Any[Step.TypeId] // Step.Variance<any, any, any, any, any>
  * ```
  *
  * @since 0.1.0
@@ -117,44 +117,56 @@ export interface Options<
 }
 
 /**
+ * The variance of a step's type parameters (`Pub`, the events it publishes, defaults to `never`).
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
  * import { Event, Step } from "effect-workflows"
  *
  * const step = Step.make("fails", { on: Event.StartEvent }, () => Effect.fail("boom" as const))
- * type V = (typeof step)[Step.TypeId] // Step.Variance<Event.StartEvent, never, "boom", never>
+ * type V = (typeof step)[Step.TypeId] // Step.Variance<Event.StartEvent, never, "boom", never, never>
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface Variance<In, Out, E, R> {
+export interface Variance<In, Out, E, R, Pub = never> {
   readonly _In: Types.Invariant<In>
   readonly _Out: Types.Covariant<Out>
   readonly _E: Types.Covariant<E>
   readonly _R: Types.Covariant<R>
+  readonly _Pub: Types.Covariant<Pub>
 }
 
 /**
- * A step definition (a value; it runs inside a workflow run).
+ * A step definition (a value; it runs inside a workflow run). `In` is the event it accepts,
+ * `Out` what it returns, `E` and `R` its errors and requirements, and `Pub` the events it
+ * publishes on the run's stream: those it writes with `ctx.writeEventToStream`, its waiters'
+ * `waiterEvent`s and the `InputRequiredEvent` it returns (default `never`; see
+ * `WorkflowContext.Publishes`).
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schema } from "effect"
  * import { Event, Step } from "effect-workflows"
  *
  * const echo: Step.Step<"echo", Event.StartEvent, Event.StopEvent, never, never> =
  *   Step.make("echo", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev) =>
  *     Effect.succeed(new Event.StopEvent({ result: ev.input })))
  * echo.name // "echo"
+ *
+ * class Progress extends Schema.TaggedClass<Progress>()("Progress", { percent: Schema.Number }) {}
+ * const work: Step.Step<"work", Event.StartEvent, Event.StopEvent, never, never, Progress> =
+ *   Step.make("work", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
+ *     Effect.as(ctx.writeEventToStream(new Progress({ percent: 100 })), new Event.StopEvent({ result: 1 })))
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface Step<Name extends string, In, Out, E, R> extends Pipeable {
-  readonly [TypeId]: Variance<In, Out, E, R>
+export interface Step<Name extends string, In, Out, E, R, Pub = never> extends Pipeable {
+  readonly [TypeId]: Variance<In, Out, E, R, Pub>
   readonly name: Name
   readonly on: ReadonlyArray<Event.Any>
   readonly emits: ReadonlyArray<Event.Any>
@@ -186,7 +198,7 @@ export interface Step<Name extends string, In, Out, E, R> extends Pipeable {
  * @since 0.1.0
  * @category models
  */
-export type Any = Step<string, any, any, any, any>
+export type Any = Step<string, any, any, any, any, any>
 
 /**
  * The error type of a step.
@@ -204,7 +216,7 @@ export type Any = Step<string, any, any, any, any>
  * @since 0.1.0
  * @category type-level
  */
-export type ErrorOf<S> = S extends Step<any, any, any, infer E, any> ? E : never
+export type ErrorOf<S> = S extends Step<any, any, any, infer E, any, any> ? E : never
 
 /**
  * The requirements of a step.
@@ -223,7 +235,34 @@ export type ErrorOf<S> = S extends Step<any, any, any, infer E, any> ? E : never
  * @since 0.1.0
  * @category type-level
  */
-export type RequirementsOf<S> = S extends Step<any, any, any, any, infer R> ? R : never
+export type RequirementsOf<S> = S extends Step<any, any, any, any, infer R, any> ? R : never
+
+/**
+ * The events a step publishes on the run's stream: what it writes with
+ * `ctx.writeEventToStream`, its waiters' `waiterEvent`s, and `InputRequiredEvent` when it may
+ * return one.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * class Progress extends Schema.TaggedClass<Progress>()("Progress", { percent: Schema.Number }) {}
+ * const ask = Step.make("ask", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
+ *   Effect.gen(function* () {
+ *     yield* ctx.writeEventToStream(new Progress({ percent: 10 }))
+ *     const answer = yield* ctx.waitForEvent(Event.HumanResponseEvent, {
+ *       waiterEvent: new Event.InputRequiredEvent({ prefix: "Go on?" })
+ *     })
+ *     return new Event.StopEvent({ result: answer.response })
+ *   }))
+ * type P = Step.PublishedOf<typeof ask> // Progress | Event.InputRequiredEvent
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type PublishedOf<S> = S extends Step<any, any, any, any, any, infer Pub> ? Pub : never
 
 /**
  * Whether a value is a `Step`.
@@ -245,7 +284,8 @@ const Proto = {
     _In: (_: never) => _,
     _Out: (_: never) => _,
     _E: (_: never) => _,
-    _R: (_: never) => _
+    _R: (_: never) => _,
+    _Pub: (_: never) => _
   },
   pipe() {
     return pipeArguments(this, arguments)
@@ -261,15 +301,17 @@ const Proto = {
   }
 }
 
-const makeStep = <Name extends string, In, Out, E, R>(
-  fields: Omit<Step<Name, In, Out, E, R>, TypeId | "pipe">
-): Step<Name, In, Out, E, R> => Object.assign(Object.create(Proto), fields)
+const makeStep = <Name extends string, In, Out, E, R, Pub>(
+  fields: Omit<Step<Name, In, Out, E, R, Pub>, TypeId | "pipe">
+): Step<Name, In, Out, E, R, Pub> => Object.assign(Object.create(Proto), fields)
 
 /**
  * Defines a step. The body gets `(event, ctx)` and returns `Effect<Emitted | undefined | void,
  * E, R>`. `WorkflowContext.WorkflowContext` is provided to the body (so `yield*
  * WorkflowContext.WorkflowContext` works anywhere inside it) and is removed from `R`. With
- * `timeout`, `E` also has `Cause.TimeoutException`.
+ * `timeout`, `E` also has `Cause.TimeoutException`. The `WorkflowContext.Publishes<A>` markers
+ * in the body's `R` (from `writeEventToStream` and `waiterEvent`) are removed from `R` too and
+ * become the step's published events (`Pub`), with `InputRequiredEvent` when `emits` has it.
  *
  * **Details**
  * - `workers` (default 4) bounds the concurrent executions of the step in one run.
@@ -292,6 +334,7 @@ const makeStep = <Name extends string, In, Out, E, R>(
  *   { on: Event.StartEvent, emits: [Draft], workers: 2, retry: Schedule.recurs(2), timeout: "10 seconds" },
  *   (ev) => Effect.succeed(new Draft({ text: `a joke about ${String(ev.input)}` }))
  * )
+ * // Step<"draft", Event.StartEvent, Draft, Cause.TimeoutException, never, never>
  * ```
  *
  * @since 0.1.0
@@ -317,7 +360,8 @@ export const make = <
   Event.InstanceOf<O>,
   Event.InstanceOf<Emits>,
   E | (undefined extends T ? never : Cause.TimeoutException),
-  Exclude<R, WorkflowContext.WorkflowContext<any>>
+  Exclude<R, WorkflowContext.WorkflowContext<any> | WorkflowContext.Publishes<any>>,
+  WorkflowContext.Published<R> | Extract<Event.InstanceOf<Emits>, { readonly _tag: "InputRequiredEvent" }>
 > => {
   const timeout = options.timeout === undefined ? Option.none() : Option.some(Duration.decode(options.timeout))
   const run = Option.match(timeout, {
@@ -339,7 +383,7 @@ export const make = <
 /**
  * A step whose body gets a fresh instance of `layer` per invocation (built before the body,
  * released when the invocation ends). A Layer provided to the whole run instead is shared by all
- * steps and runs.
+ * steps and runs. The step's published events (`Pub`) are kept.
  *
  * @example
  * ```ts
@@ -361,19 +405,19 @@ export const make = <
 export const provide: {
   <ROut, E2, RIn>(
     layer: Layer.Layer<ROut, E2, RIn>
-  ): <Name extends string, In, Out, E, R>(
-    self: Step<Name, In, Out, E, R>
-  ) => Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn>
-  <Name extends string, In, Out, E, R, ROut, E2, RIn>(
-    self: Step<Name, In, Out, E, R>,
+  ): <Name extends string, In, Out, E, R, Pub>(
+    self: Step<Name, In, Out, E, R, Pub>
+  ) => Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn, Pub>
+  <Name extends string, In, Out, E, R, Pub, ROut, E2, RIn>(
+    self: Step<Name, In, Out, E, R, Pub>,
     layer: Layer.Layer<ROut, E2, RIn>
-  ): Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn>
+  ): Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn, Pub>
 } = dual(
   2,
-  <Name extends string, In, Out, E, R, ROut, E2, RIn>(
-    self: Step<Name, In, Out, E, R>,
+  <Name extends string, In, Out, E, R, Pub, ROut, E2, RIn>(
+    self: Step<Name, In, Out, E, R, Pub>,
     layer: Layer.Layer<ROut, E2, RIn>
-  ): Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn> =>
+  ): Step<Name, In, Out, E | E2, Exclude<R, ROut> | RIn, Pub> =>
     makeStep({
       ...self,
       // Effect.provide with a Layer builds it in a fresh scope on every execution.

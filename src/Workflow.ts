@@ -40,7 +40,7 @@ export const TypeId: unique symbol = Symbol.for("effect-workflows/Workflow")
  * ```ts
  * import type { Workflow } from "effect-workflows"
  *
- * type Marker = Workflow.Any[Workflow.TypeId] // Workflow.Variance<any, any, any, any, any>
+ * type Marker = Workflow.Any[Workflow.TypeId] // Workflow.Variance<any, any, any, any, any, any>
  * ```
  *
  * @since 0.1.0
@@ -49,24 +49,29 @@ export const TypeId: unique symbol = Symbol.for("effect-workflows/Workflow")
 export type TypeId = typeof TypeId
 
 /**
+ * The variance of a workflow's type parameters (`Published`, the events of `handler.events`,
+ * defaults to `Event.AnyEvent`).
+ *
  * @example
  * ```ts
  * import { Workflow } from "effect-workflows"
  *
  * const wf = Workflow.make({ name: "empty", steps: [] })
  * type V = (typeof wf)[Workflow.TypeId]
- * // Workflow.Variance<Event.StartEvent, unknown, never, never, StateStore.DictState>
+ * // Workflow.Variance<Event.StartEvent, unknown, never, never, StateStore.DictState,
+ * //   Event.StopEvent | Event.EndingEvent>
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface Variance<Start, Result, E, R, S> {
+export interface Variance<Start, Result, E, R, S, Published = Event.AnyEvent> {
   readonly _Start: Types.Invariant<Start>
   readonly _Result: Types.Covariant<Result>
   readonly _E: Types.Covariant<E>
   readonly _R: Types.Covariant<R>
   readonly _S: Types.Invariant<S>
+  readonly _Published: Types.Covariant<Published>
 }
 
 /**
@@ -90,7 +95,9 @@ export type ValidationOptions =
 
 /**
  * A workflow definition (a value; nothing runs until `run` / `start`). `R` is the union of its
- * steps' requirements: the caller provides them as Layers.
+ * steps' requirements: the caller provides them as Layers. `Published` is the union of the
+ * events its runs publish on `handler.events` (see `Events`); it defaults to `Event.AnyEvent`,
+ * which every workflow is assignable to.
  *
  * @example
  * ```ts
@@ -102,13 +109,16 @@ export type ValidationOptions =
  *   Effect.succeed(new Event.StopEvent({ result: ev.input })))
  * const wf: Workflow.Workflow<Event.StartEvent, unknown, never, never, StateStore.DictState> =
  *   Workflow.make({ name: "echo", steps: [echo] })
+ * const precise: Workflow.Workflow<
+ *   Event.StartEvent, unknown, never, never, StateStore.DictState, Event.StopEvent | Event.EndingEvent
+ * > = Workflow.make({ name: "echo", steps: [echo] })
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface Workflow<Start, Result, E, R, S> extends Pipeable {
-  readonly [TypeId]: Variance<Start, Result, E, R, S>
+export interface Workflow<Start, Result, E, R, S, Published = Event.AnyEvent> extends Pipeable {
+  readonly [TypeId]: Variance<Start, Result, E, R, S, Published>
   readonly name: string
   readonly start: Event.Any
   readonly stop: Event.Any
@@ -136,7 +146,116 @@ export interface Workflow<Start, Result, E, R, S> extends Pipeable {
  * @since 0.1.0
  * @category models
  */
-export type Any = Workflow<any, any, any, any, any>
+export type Any = Workflow<any, any, any, any, any, any>
+
+/**
+ * The handler of a run of the workflow type `W`: what `Workflow.start(w)` and
+ * `Workflow.resume(w, snapshot)` give, to name it in a type (a field, a map of runs, a
+ * function's parameter).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * const echo = Step.make("echo", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev) =>
+ *   Effect.succeed(new Event.StopEvent({ result: ev.input })))
+ * const wf = Workflow.make({ name: "echo", steps: [echo] })
+ *
+ * const runs = new Map<string, Workflow.Handler<typeof wf>>()
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const handler = yield* Workflow.start(wf, new Event.StartEvent({ input: 1 }))
+ *   runs.set(handler.runId, handler)
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Handler<W extends Any> = W extends Workflow<any, infer Result, infer E, any, infer S, infer Published>
+  ? WorkflowHandler.WorkflowHandler<Result, E, S, Published>
+  : never
+
+/**
+ * The result of a run of the workflow type `W` (what `Workflow.run` and `handler.result` succeed
+ * with). Not to be confused with `ResultOf`, which takes a stop class.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * class Done extends Schema.TaggedClass<Done>()("Done", { verdict: Schema.String }) {}
+ * const judge = Step.make("judge", { on: Event.StartEvent, emits: [Done] }, () =>
+ *   Effect.succeed(new Done({ verdict: "ok" })))
+ * const wf = Workflow.make({ name: "judge", stop: Done, steps: [judge] })
+ * type R = Workflow.Result<typeof wf> // Done
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Result<W extends Any> = W extends Workflow<any, infer Result, any, any, any, any> ? Result : never
+
+/**
+ * The error type of the steps of the workflow type `W` (its `E`). `Workflow.run` and
+ * `handler.result` fail with `WorkflowError.WorkflowError | Workflow.Error<W>`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * const risky = Step.make("risky", { on: Event.StartEvent, emits: [Event.StopEvent] }, () =>
+ *   Effect.fail("boom" as const))
+ * const wf = Workflow.make({ name: "risky", steps: [risky] })
+ * type E = Workflow.Error<typeof wf> // "boom"
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Error<W extends Any> = W extends Workflow<any, any, infer E, any, any, any> ? E : never
+
+/**
+ * The events a run of the workflow type `W` publishes on `handler.events` (and `handler.stream()`):
+ *
+ * - the events its steps write with `ctx.writeEventToStream` and publish as a waiter's
+ *   `waiterEvent` (see `WorkflowContext.Publishes`), and `InputRequiredEvent` when a step may
+ *   return one;
+ * - its stop event (the instance of its stop class);
+ * - `Event.EndingEvent`: `WorkflowFailedEvent`, `WorkflowTimedOutEvent`, `WorkflowCancelledEvent`.
+ *
+ * The start event and the other events steps return or send are routed, not published, so they
+ * are not in it. `handler.stream({ internal: true })` adds `Event.InternalEvent`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Match, Schema, Stream } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * class Progress extends Schema.TaggedClass<Progress>()("Progress", { percent: Schema.Number }) {}
+ * const work = Step.make("work", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
+ *   Effect.as(ctx.writeEventToStream(new Progress({ percent: 100 })), new Event.StopEvent({ result: "ok" })))
+ * const wf = Workflow.make({ name: "work", steps: [work] })
+ *
+ * // Progress | Event.StopEvent | Event.WorkflowFailedEvent | Event.WorkflowTimedOutEvent | Event.WorkflowCancelledEvent
+ * const describe = Match.type<Workflow.Events<typeof wf>>().pipe(
+ *   Match.tag("Progress", (ev) => `${ev.percent}%`),
+ *   Match.tag("StopEvent", () => "done"),
+ *   Match.tag("WorkflowFailedEvent", "WorkflowTimedOutEvent", "WorkflowCancelledEvent", (ev) => ev._tag),
+ *   Match.exhaustive
+ * )
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const handler = yield* Workflow.start(wf)
+ *   return yield* Stream.runCollect(Stream.map(handler.events, describe))
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Events<W extends Any> = W extends Workflow<any, any, any, any, any, infer Published> ? Published : never
 
 /**
  * The result of a run: `result` for the built-in `StopEvent`, else the stop event itself.
@@ -217,7 +336,8 @@ const Proto = {
     _Result: (_: never) => _,
     _E: (_: never) => _,
     _R: (_: never) => _,
-    _S: (_: never) => _
+    _S: (_: never) => _,
+    _Published: (_: never) => _
   },
   pipe() {
     return pipeArguments(this, arguments)
@@ -237,6 +357,9 @@ const Proto = {
  * - `numConcurrentRuns` bounds the concurrent runs of this workflow value.
  * - `events` lists event classes awaited with `ctx.waitForEvent` that no step accepts or emits,
  *   so that snapshots holding them can be decoded (see `resume`).
+ * - The workflow's type has the union of its steps' errors (`E`) and requirements (`R`), and
+ *   the union of the events its runs publish (`Published`, see `Events`): what its steps
+ *   publish (`Step.PublishedOf`), its stop event and `Event.EndingEvent`.
  *
  * @example
  * ```ts
@@ -249,6 +372,7 @@ const Proto = {
  *   Effect.succeed(new Done({ verdict: "ok" })))
  *
  * const wf = Workflow.make({ name: "judge", stop: Done, steps: [judge] })
+ * // Workflow<Event.StartEvent, Done, never, never, StateStore.DictState, Done | Event.EndingEvent>
  * ```
  *
  * @since 0.1.0
@@ -266,7 +390,8 @@ export const make = <
   ResultOf<StopC>,
   Step.ErrorOf<Steps[number]>,
   Step.RequirementsOf<Steps[number]>,
-  S
+  S,
+  Event.Instance<StopC> | Step.PublishedOf<Steps[number]> | Event.EndingEvent
 > => {
   const self = Object.create(Proto)
   self.name = options.name
@@ -336,8 +461,8 @@ export interface RunOptions<S> {
  * @since 0.1.0
  * @category running
  */
-export const run: <Start, Result, E, R, S>(
-  self: Workflow<Start, Result, E, R, S>,
+export const run: <Start, Result, E, R, S, Published>(
+  self: Workflow<Start, Result, E, R, S, Published>,
   startEvent?: NoInfer<Start>,
   options?: RunOptions<NoInfer<S>>
 ) => Effect.Effect<Result, WorkflowError.WorkflowError | E, R> = runtime.run as any
@@ -347,7 +472,8 @@ export const run: <Start, Result, E, R, S>(
  * run). The run's first steps start at once, on fibers of their own, and run until they wait
  * or yield: a run whose steps never wait may have ended when `start` returns. Its events stay
  * readable from `handler.events` either way. (In a scope that has closed already, a run is
- * interrupted once its first steps wait.)
+ * interrupted once its first steps wait.) The handler's type is `Workflow.Handler<typeof wf>`:
+ * its `events` carry `Workflow.Events<typeof wf>`.
  *
  * @example
  * ```ts
@@ -360,6 +486,7 @@ export const run: <Start, Result, E, R, S>(
  *
  * const program = Effect.scoped(Effect.gen(function* () {
  *   const handler = yield* Workflow.start(wf, new Event.StartEvent({ input: "hi" }))
+ *   // Stream<Event.StopEvent | Event.EndingEvent>
  *   yield* handler.events.pipe(Stream.runForEach(Console.log))
  *   return yield* handler.result
  * }))
@@ -368,12 +495,12 @@ export const run: <Start, Result, E, R, S>(
  * @since 0.1.0
  * @category running
  */
-export const start: <Start, Result, E, R, S>(
-  self: Workflow<Start, Result, E, R, S>,
+export const start: <Start, Result, E, R, S, Published>(
+  self: Workflow<Start, Result, E, R, S, Published>,
   startEvent?: NoInfer<Start>,
   options?: RunOptions<NoInfer<S>>
 ) => Effect.Effect<
-  WorkflowHandler.WorkflowHandler<Result, E, S>,
+  WorkflowHandler.WorkflowHandler<Result, E, S, Published>,
   | WorkflowError.WorkflowValidationError
   | WorkflowError.WorkflowConfigurationError
   | WorkflowError.ContextSerdeError,
@@ -400,7 +527,8 @@ export const start: <Start, Result, E, R, S>(
  * - A finished snapshot starts a new run (a new `runId`, the default start event; for another
  *   start event use `start(wf, event, { snapshot })`) whose state is the snapshot's state.
  *
- * A dict state is decoded with the `Serializer` in context (`Serializer.json` when none).
+ * A dict state is decoded with the `Serializer` in context (`Serializer.json` when none). The
+ * handler has the same type as `start`'s: `Workflow.Handler<typeof wf>`.
  *
  * @example
  * ```ts
@@ -432,11 +560,11 @@ export const start: <Start, Result, E, R, S>(
  * @since 0.1.0
  * @category running
  */
-export const resume: <Start, Result, E, R, S>(
-  self: Workflow<Start, Result, E, R, S>,
+export const resume: <Start, Result, E, R, S, Published>(
+  self: Workflow<Start, Result, E, R, S, Published>,
   snapshot: unknown
 ) => Effect.Effect<
-  WorkflowHandler.WorkflowHandler<Result, E, S>,
+  WorkflowHandler.WorkflowHandler<Result, E, S, Published>,
   | WorkflowError.ContextSerdeError
   | WorkflowError.WorkflowValidationError
   | WorkflowError.WorkflowConfigurationError,

@@ -34,11 +34,13 @@ export interface StreamOptions {
 }
 
 /**
- * A running workflow (see `Workflow.start`).
+ * A running workflow (see `Workflow.start`; `Workflow.Handler<typeof wf>` names the type of a
+ * workflow's handler). `Published` is the union of the events `events` carries (see
+ * `Workflow.Events`); `Event.AnyEvent` by default.
  *
  * @example
  * ```ts
- * import { Effect, Stream } from "effect"
+ * import { Effect, Match, Stream } from "effect"
  * import { Event, Step, Workflow } from "effect-workflows"
  *
  * const echo = Step.make("echo", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev) =>
@@ -46,8 +48,14 @@ export interface StreamOptions {
  * const wf = Workflow.make({ name: "echo", steps: [echo] })
  *
  * const program = Effect.scoped(Effect.gen(function* () {
+ *   // WorkflowHandler<unknown, never, StateStore.DictState, Event.StopEvent | Event.EndingEvent>
  *   const handler = yield* Workflow.start(wf, new Event.StartEvent({ input: 1 }))
  *   const events = yield* Stream.runCollect(handler.events) // [StopEvent { result: 1 }]
+ *   const endings = yield* Stream.runCollect(Stream.map(handler.events, Match.type<Workflow.Events<typeof wf>>().pipe(
+ *     Match.tag("StopEvent", () => "completed"),
+ *     Match.tag("WorkflowFailedEvent", "WorkflowTimedOutEvent", "WorkflowCancelledEvent", (ev) => ev._tag),
+ *     Match.exhaustive
+ *   ))) // ["completed"]
  *   return yield* handler.result // 1
  * }))
  * ```
@@ -55,27 +63,39 @@ export interface StreamOptions {
  * @since 0.1.0
  * @category models
  */
-export interface WorkflowHandler<Result = unknown, E = never, S = StateStore.DictState> {
+export interface WorkflowHandler<Result = unknown, E = never, S = StateStore.DictState, Published = Event.AnyEvent> {
   readonly runId: string
   /**
-   * Published events: `writeEventToStream` events, returned/waiter InputRequiredEvents, then
-   * the stop event (or WorkflowFailedEvent / WorkflowTimedOutEvent / WorkflowCancelledEvent),
-   * after which the stream ends. Every subscriber, whenever it subscribes, gets the whole run.
+   * Published events: `writeEventToStream` events, waiter and returned InputRequiredEvents,
+   * then the stop event (or WorkflowFailedEvent / WorkflowTimedOutEvent /
+   * WorkflowCancelledEvent), after which the stream ends. Every subscriber, whenever it
+   * subscribes, gets the whole run. Typed as the union the workflow can publish
+   * (`Workflow.Events`).
    */
-  readonly events: Stream.Stream<Event.AnyEvent>
-  /** `events`, or with `{ internal: true }` also the internal lifecycle events. */
-  readonly stream: (options?: StreamOptions) => Stream.Stream<Event.AnyEvent>
+  readonly events: Stream.Stream<Published>
+  /**
+   * `events`, or with `{ internal: true }` also the internal lifecycle events
+   * (`Event.InternalEvent`).
+   */
+  readonly stream: {
+    (options?: { readonly internal?: false | undefined }): Stream.Stream<Published>
+    (options: StreamOptions): Stream.Stream<Published | Event.InternalEvent>
+  }
   /** Waits for the end of the run (can be awaited many times). */
   readonly result: Effect.Effect<Result, WorkflowError.WorkflowError | E>
   /**
-   * Routes an event into the run, as `ctx.sendEvent` does. Errors:
+   * Routes an event into the run, as `ctx.sendEvent` does. Errors: `WorkflowRuntimeError` for a
+   * run that has ended ("Workflow already completed: ..."); with `{ step }` also
    * `WorkflowStepDoesNotExistError`, and `WorkflowRuntimeError` for a step that does not accept
-   * the event or a run that has ended ("Workflow already completed: ...").
+   * the event.
    */
-  readonly sendEvent: (
-    event: Event.AnyEvent,
-    options?: WorkflowContext.SendOptions
-  ) => Effect.Effect<void, WorkflowError.WorkflowStepDoesNotExistError | WorkflowError.WorkflowRuntimeError>
+  readonly sendEvent: {
+    (event: Event.AnyEvent, options?: { readonly step?: undefined }): Effect.Effect<void, WorkflowError.WorkflowRuntimeError>
+    (
+      event: Event.AnyEvent,
+      options?: WorkflowContext.SendOptions
+    ): Effect.Effect<void, WorkflowError.WorkflowStepDoesNotExistError | WorkflowError.WorkflowRuntimeError>
+  }
   /**
    * Cancels the run: running steps are interrupted, WorkflowCancelledEvent is published and
    * `result` fails with WorkflowCancelledByUser. Returns once the run has ended; a no-op on a

@@ -48,7 +48,9 @@ export interface RunMembers {
 
 const runMembers = (run: Run): RunMembers =>
   (run.members ??= {
-    sendEvent: (event, options) => sendEvent(run, event, options),
+    // untargeted, `sendEvent` cannot fail: the overloads type that
+    sendEvent: ((event: Event.AnyEvent, options?: WorkflowContext.SendOptions) =>
+      sendEvent(run, event, options)) as RunMembers["sendEvent"],
     writeEventToStream: (event) =>
       Effect.sync(() => {
         run_.publish(run.state, event)
@@ -99,8 +101,12 @@ class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
       )) as WorkflowContext.WorkflowContext<any>["collectEvents"]
   }
   get waitForEvent(): WorkflowContext.WorkflowContext<any>["waitForEvent"] {
-    return this.wait ??= (eventClass, options) =>
-      waitForEvent(this.run, this.step, this.execution, eventClass, options)
+    // One function for both overloads: without a timeout it cannot fail (and the `Publishes` of
+    // its `R` is a type-level record only).
+    return this.wait ??= ((eventClass: Event.Any, options?: WorkflowContext.WaitOptions<any>) =>
+      waitForEvent(this.run, this.step, this.execution, eventClass, options)) as unknown as WorkflowContext.WorkflowContext<
+        any
+      >["waitForEvent"]
   }
 }
 
