@@ -29,6 +29,7 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string): string 
 /** The README's example, as a consumer writes it. */
 const consumer = `import { Console, Effect, Schema, Stream } from "effect"
 import { Step, Workflow } from "effect-workflows"
+import { WorkflowTest } from "effect-workflows/testing"
 
 class Topic extends Schema.TaggedClass<Topic>()("Topic", { topic: Schema.String }) {}
 class Draft extends Schema.TaggedClass<Draft>()("Draft", { text: Schema.String }) {}
@@ -52,6 +53,8 @@ const program = Effect.scoped(Effect.gen(function*() {
   const done: Done = yield* handler.result
   yield* Console.log(\`verdict: \${done.verdict}\`)
   yield* Console.log(\`last: \${String(yield* handler.store.get("last"))}\`)
+  const events = yield* WorkflowTest.collect(handler, { internal: true })
+  yield* Console.log(\`events with the internal ones: \${events.length}\`)
 }))
 
 Effect.runPromise(program)
@@ -101,7 +104,14 @@ describe("the packed package", () => {
       run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], project)
       run(process.execPath, [tsc, "-p", "tsconfig.node16.json"], project)
       const output = run(process.execPath, [path.join("out", "consumer.js")], project)
-      expect(output.trim().split("\n")).toEqual(["Draft", "Done", "verdict: ok", "last: a joke about pirates"])
+      expect(output.trim().split("\n")).toEqual([
+        "Draft",
+        "Done",
+        "verdict: ok",
+        "last: a joke about pirates",
+        // Draft, Done, and four step-state changes (running and not running, two steps)
+        "events with the internal ones: 6"
+      ])
       // one copy of effect: ours is a peer, not a dependency of its own
       const copies = run("npm", ["ls", "effect", "--all", "--parseable"], project).trim().split("\n")
       expect(copies).toEqual([path.join(fs.realpathSync(project), "node_modules", "effect")])

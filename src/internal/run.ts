@@ -443,6 +443,26 @@ export const isIdle = (state: RunState): boolean => {
   return true
 }
 
+/**
+ * Whether the run waits only for input (or has ended): no execution holds a slot, nothing is
+ * queued or waits out a retry delay, and every execution in flight is suspended on a waiter
+ * that no event has resolved yet (one whose waiter was just resolved is about to go on). @internal
+ */
+export const isQuiescent = (state: RunState): boolean => {
+  if (state.done) return true
+  if (!isIdle(state)) return false
+  for (const step of state.steps) {
+    if (!step.hasWaiters) continue
+    for (const waiter of step.waiters) {
+      if (waiter.resolved === undefined) continue
+      for (const execution of waiter.executions) {
+        if (!step.waiters.some((other) => other.resolved === undefined && other.executions.includes(execution))) return false
+      }
+    }
+  }
+  return true
+}
+
 /** Publishes one `WorkflowIdleEvent` each time the run becomes idle. @internal */
 export const announceIdle = (state: RunState): void => {
   if (state.status._tag === "Running" && !state.idleAnnounced && isIdle(state)) {

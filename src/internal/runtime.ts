@@ -147,7 +147,7 @@ const streamOf = (run: Run, internal: boolean): Stream.Stream<Event.AnyEvent> =>
 
 /** The handler: its members are made when read, so that a parked run holds little. */
 class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E, S> {
-  constructor(private readonly run: Run) {}
+  constructor(readonly run: Run) {}
   get runId() {
     return this.run.state.runId
   }
@@ -160,8 +160,9 @@ class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E
   get result(): Effect.Effect<Result, WorkflowError.WorkflowError | E> {
     return awaitResult(this.run)
   }
-  get sendEvent() {
-    return (event: Event.AnyEvent, options?: WorkflowContext.SendOptions) =>
+  get sendEvent(): WorkflowHandler.WorkflowHandler<Result, E, S>["sendEvent"] {
+    // untargeted, `sendEvent` cannot fail: the overloads type that
+    return ((event: Event.AnyEvent, options?: WorkflowContext.SendOptions) =>
       Effect.suspend(() =>
         this.run.state.done || this.run.closed
           ? Effect.fail(
@@ -170,7 +171,7 @@ class Handler<Result, E, S> implements WorkflowHandler.WorkflowHandler<Result, E
             })
           )
           : sendEvent(this.run, event, options)
-      )
+      )) as WorkflowHandler.WorkflowHandler<Result, E, S>["sendEvent"]
   }
   get cancel() {
     return Effect.suspend(() => {
@@ -394,6 +395,9 @@ const beginningOf = (startEvent: unknown, options: Workflow.RunOptions<any> | un
 /** @internal */
 export const handlerOf = <Result, E, S>(run: Run): WorkflowHandler.WorkflowHandler<Result, E, S> =>
   new Handler<Result, E, S>(run)
+
+/** The run behind a handler of this library (for the testing helpers). @internal */
+export const runOf = (handler: unknown): Run | undefined => handler instanceof Handler ? handler.run : undefined
 
 /** @internal */
 export const start = <Start, Result, E, R, S>(
