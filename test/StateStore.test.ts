@@ -267,6 +267,76 @@ describe("StateStore", () => {
         expect(cleared).toEqual(new Counter({}))
       }))
 
+    it.effect("a setState the schema rejects fails and leaves the state unchanged", () =>
+      Effect.gen(function*() {
+        const store = yield* StateStore.make(Counter)
+        yield* store.set("count", 3)
+        const before = yield* store.getState
+        const notInstance = yield* Effect.flip(store.setState({ count: 4, tags: [], meta: {} } as unknown as Counter))
+        expect(notInstance._tag).toBe("IllegalArgumentException")
+        expect(notInstance.message.startsWith("Invalid state for setState: ")).toBe(true)
+        expect(notInstance.message).toContain("Expected Counter")
+        const badField = yield* Effect.flip(
+          store.setState(new Counter({ count: "x" as unknown as number }, { disableValidation: true }))
+        )
+        expect(badField._tag).toBe("IllegalArgumentException")
+        expect(badField.message.startsWith("Invalid state for setState: ")).toBe(true)
+        expect(badField.message).toContain("[\"count\"]")
+        expect(badField.message).toContain("Expected number, actual \"x\"")
+        expect(yield* store.getState).toBe(before)
+        expect((yield* store.getState).count).toBe(3)
+        expect(yield* store.get("count")).toBe(3)
+        yield* store.setState(new Counter({ count: 4 }))
+        expect((yield* store.getState).count).toBe(4)
+      }))
+
+    it.effect("an edit result the schema rejects fails and leaves the state unchanged", () =>
+      Effect.gen(function*() {
+        const store = yield* StateStore.make(Counter)
+        yield* store.set("count", 5)
+        const before = yield* store.getState
+        const pure = yield* Effect.flip(
+          store.edit((s) => new Counter({ ...s, tags: [1] as unknown as Array<string> }, { disableValidation: true }))
+        )
+        expect(pure._tag).toBe("IllegalArgumentException")
+        expect(pure.message.startsWith("Invalid state returned by edit: ")).toBe(true)
+        expect(pure.message).toContain("[\"tags\"]")
+        expect(pure.message).toContain("Expected string, actual 1")
+        const effectful = yield* Effect.flip(
+          store.edit((s) => Effect.succeed({ ...s, count: s.count + 1 } as Counter))
+        )
+        expect(effectful._tag).toBe("IllegalArgumentException")
+        expect(effectful.message.startsWith("Invalid state returned by edit: ")).toBe(true)
+        expect(effectful.message).toContain("Expected Counter")
+        expect(yield* store.getState).toBe(before)
+        expect(yield* store.get("count")).toBe(5)
+        const next = yield* store.edit((s) => Effect.succeed(new Counter({ ...s, count: s.count + 1 })))
+        expect(next.count).toBe(6)
+      }))
+
+    it.effect("setState and edit on a struct-typed store reject unknown fields", () =>
+      Effect.gen(function*() {
+        const Struct = Schema.Struct({ n: Schema.optionalWith(Schema.Number, { default: () => 0 }) })
+        const store = yield* StateStore.make(Struct)
+        const extra = yield* Effect.flip(store.setState({ n: 1, extra: true } as typeof Struct.Type))
+        expect(extra.message.startsWith("Invalid state for setState: ")).toBe(true)
+        expect(extra.message).toContain("is unexpected")
+        const edited = yield* Effect.flip(store.edit((s) => ({ ...s, n: "1" as unknown as number })))
+        expect(edited.message.startsWith("Invalid state returned by edit: ")).toBe(true)
+        expect(edited.message).toContain("Expected number, actual \"1\"")
+        expect(yield* store.getState).toEqual({ n: 0 })
+        yield* store.setState({ n: 2 })
+        expect(yield* store.edit((s) => ({ n: s.n + 1 }))).toEqual({ n: 3 })
+      }))
+
+    it.effect("dict stores never fail setState or edit on their values", () =>
+      Effect.gen(function*() {
+        const store = yield* StateStore.make()
+        yield* store.setState({ anything: [1, "two", { three: null }] })
+        const next = yield* store.edit((s) => ({ ...s, more: undefined }))
+        expect(next).toEqual({ anything: [1, "two", { three: null }], more: undefined })
+      }))
+
     it.effect("make(schema) without defaults fails with WorkflowConfigurationError", () =>
       Effect.gen(function*() {
         const error = yield* Effect.flip(StateStore.make(NoDefaults))

@@ -144,7 +144,7 @@ const currentKey = Symbol.for("effect-workflows/StateStore/current")
 /**
  * Builds a store synchronously around an existing state value (a fresh run's defaults, a state
  * restored from a snapshot). `schema`: `None` for dict state (`clear` resets to `{}`), else the
- * state schema (`set` checks against it, `clear` resets to its defaults). The methods close over
+ * state schema (`set`, `setState` and `edit` check against it, `clear` resets to its defaults). The methods close over
  * the store, so they can be destructured.
  *
  * @internal
@@ -192,11 +192,29 @@ export const unsafeMake = <S>(
         : Effect.fail(invalid(path, checked.left))
       })
     )
+  /** The state itself, checked against the schema (typed stores); `what` names it in the error. */
+  const checkWhole = (state: S, what: string): Effect.Effect<S, Cause.IllegalArgumentException> => {
+    if (Option.isNone(checkState)) return Effect.succeed(state)
+    const checked = checkState.value(state)
+    return Either.isRight(checked)
+      ? Effect.succeed(checked.right)
+      : Effect.fail(
+        new Cause.IllegalArgumentException(`${what}: ${ParseResult.TreeFormatter.formatErrorSync(checked.left)}`)
+      )
+  }
+  const setState = (state: S) =>
+    Effect.flatMap(
+      Effect.suspend(() => checkWhole(shallowCopy(state), "Invalid state for setState")),
+      (next) => withRef((ref) => SubscriptionRef.set(ref, next))
+    )
   const edit = <E, R>(f: (state: S) => S | Effect.Effect<S, E, R>) =>
     withRef((ref) =>
       SubscriptionRef.updateAndGetEffect(ref, (state) => {
         const next = f(shallowCopy(state))
-        return Effect.isEffect(next) ? next : Effect.succeed(next)
+        return Effect.flatMap(
+          Effect.isEffect(next) ? next : Effect.succeed(next),
+          (next) => checkWhole(next, "Invalid state returned by edit")
+        )
       })
     )
   const reset: Effect.Effect<S> = Option.match(schema, {
@@ -209,7 +227,7 @@ export const unsafeMake = <S>(
     get: get as StateStore.StateStore<S>["get"],
     set,
     getState: Effect.map(current, shallowCopy),
-    setState: (state) => withRef((ref) => SubscriptionRef.set(ref, shallowCopy(state))),
+    setState,
     edit: edit as StateStore.StateStore<S>["edit"],
     clear: Effect.flatMap(reset, (state) => withRef((ref) => SubscriptionRef.set(ref, state))),
     changes: Stream.unwrap(Effect.map(useRef, (ref) => ref.changes)),
