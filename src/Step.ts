@@ -306,12 +306,53 @@ const makeStep = <Name extends string, In, Out, E, R, Pub>(
 ): Step<Name, In, Out, E, R, Pub> => Object.assign(Object.create(Proto), fields)
 
 /**
+ * The success type a step body may have (`Step.make` checks the body's success type `A`
+ * against it): `A` when every event it returns is in `emits` (or `undefined` / `void`), otherwise
+ * the declared part of `A` and a branded type whose key names the cause and whose value is the
+ * undeclared events (its `_tag` is theirs, so that TypeScript's error ends on them), so that the
+ * compile error says what is wrong.
+ *
+ * @example
+ * ```ts
+ * import type { Step } from "effect-workflows"
+ *
+ * class A { readonly _tag = "A" }
+ * class B { readonly _tag = "B" }
+ * type Ok = Step.CheckEmitted<A | undefined, A> // A | undefined
+ * type Ko = Step.CheckEmitted<A | B, A>
+ * // A | { readonly _tag: "B"; readonly "Step.make: the body returns events missing from `emits`": B }
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type CheckEmitted<A, Emitted, Undeclared = Exclude<A, Emitted | undefined | void>> = [Undeclared] extends
+  [never] ? A
+  :
+    | Exclude<A, Undeclared>
+    | {
+      readonly _tag: Undeclared extends { readonly _tag: infer Tag } ? Tag : never
+      readonly "Step.make: the body returns events missing from `emits`": Undeclared
+    }
+
+/**
  * Defines a step. The body gets `(event, ctx)` and returns `Effect<Emitted | undefined | void,
  * E, R>`. `WorkflowContext.WorkflowContext` is provided to the body (so `yield*
  * WorkflowContext.WorkflowContext` works anywhere inside it) and is removed from `R`. With
  * `timeout`, `E` also has `Cause.TimeoutException`. The `WorkflowContext.Publishes<A>` markers
  * in the body's `R` (from `writeEventToStream` and `waiterEvent`) are removed from `R` too and
  * become the step's published events (`Pub`), with `InputRequiredEvent` when `emits` has it.
+ *
+ * A body that may return an event missing from `emits` does not compile, and the error names
+ * the cause: the body's success type is checked with `CheckEmitted`, so the expected type in
+ * the message has the key "Step.make: the body returns events missing from `emits`" with the
+ * undeclared events as its type, e.g. for a body returning `Draft | Done` with `emits: [Draft]`:
+ *
+ * ```text
+ * Type 'Effect<Draft | Done, never, never>' is not assignable to type 'Effect<Draft | {
+ *   readonly _tag: "Done"; readonly "Step.make: the body returns events missing from `emits`": Done;
+ * }, never, never>'
+ * ```
  *
  * **Details**
  * - `workers` (default 4) bounds the concurrent executions of the step in one run.
@@ -347,14 +388,15 @@ export const make = <
   E = never,
   R = never,
   S = StateStore.DictState,
-  T extends Duration.DurationInput | undefined = undefined
+  T extends Duration.DurationInput | undefined = undefined,
+  A = never
 >(
   name: Name,
   options: Options<O, Emits, E, S, T>,
   body: (
     event: Event.InstanceOf<O>,
     ctx: WorkflowContext.WorkflowContext<S>
-  ) => Effect.Effect<Event.InstanceOf<Emits> | undefined | void, E, R>
+  ) => Effect.Effect<CheckEmitted<A, Event.InstanceOf<Emits>>, E, R>
 ): Step<
   Name,
   Event.InstanceOf<O>,

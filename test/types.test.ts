@@ -467,3 +467,28 @@ describe("handler.events", () => {
     expect(outside).toBeTypeOf("function")
   })
 })
+
+// -------------------------------------------------------------------------------------------------
+// 4. Step.make: the compile error of a body that returns an event missing from `emits`
+// -------------------------------------------------------------------------------------------------
+
+describe("Step.make", () => {
+  it("a body that returns an event missing from `emits` does not compile, and the error says so", () => {
+    const ok = Step.make("ok", { on: Topic, emits: [Draft] }, (ev) =>
+      ev.topic === "" ? Effect.succeed(undefined) : Effect.succeed(new Draft({ text: ev.topic })))
+    expectTypeOf(ok).toEqualTypeOf<Step.Step<"ok", Topic, Draft, never, never, never>>()
+
+    // Without the @ts-expect-error, `tsc --noEmit -p .` prints (on `Effect.gen`):
+    //   error TS2375: Type 'Effect<Draft | Done, never, never>' is not assignable to type 'Effect<Draft | { readonly _tag: "Done"; readonly "Step.make: the body returns events missing from `emits`": Done; }, never, never>' with 'exactOptionalPropertyTypes: true'. Consider adding 'undefined' to the types of the target's properties.
+    //     Type 'Draft | Done' is not assignable to type 'Draft | { readonly _tag: "Done"; readonly "Step.make: the body returns events missing from `emits`": Done; }'.
+    //       Type 'Done' is not assignable to type 'Draft | { readonly _tag: "Done"; readonly "Step.make: the body returns events missing from `emits`": Done; }'.
+    //         Property '"Step.make: the body returns events missing from `emits`"' is missing in type 'Done' but required in type '{ readonly _tag: "Done"; readonly "Step.make: the body returns events missing from `emits`": Done; }'.
+    const undeclared = Step.make("undeclared", { on: Topic, emits: [Draft] }, (ev) =>
+      // @ts-expect-error: Done is not in `emits`
+      Effect.gen(function*() {
+        if (ev.topic === "") return new Draft({ text: "" })
+        return new Done({ verdict: ev.topic })
+      }))
+    expect(Step.isStep(undeclared)).toBe(true)
+  })
+})
