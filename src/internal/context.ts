@@ -188,10 +188,7 @@ const reacquire = (run: Run, step: run_.StepState, execution: run_.Execution): E
     return Effect.zipRight(
       Effect.async<void>((resume) => {
         if (execution.handed) return resume(Effect.void)
-        const wakers = run.wakers ??= new Map()
-        const wake = () => resume(Effect.void)
-        const present = wakers.get(execution)
-        wakers.set(execution, present === undefined ? wake : typeof present === "function" ? [present, wake] : [...present, wake])
+        run.addCallback(execution, () => resume(Effect.void))
       }),
       Effect.suspend(() => run.state.done ? Effect.interrupt : Effect.void)
     )
@@ -209,28 +206,10 @@ const resolution = (
 ): Effect.Effect<Event.AnyEvent> =>
   Effect.async<Event.AnyEvent>((resume) => {
     if (waiter.resolved !== undefined) return resume(Effect.succeed(waiter.resolved))
-    const resolvers = run.resolvers ??= new Map()
     const resolve = () => resume(Effect.succeed(waiter.resolved!))
-    // one callback per waiter is the common case: no array for it
-    const present = resolvers.get(waiter)
-    resolvers.set(
-      waiter,
-      present === undefined ? resolve : typeof present === "function" ? [present, resolve] : [...present, resolve]
-    )
+    run.addCallback(waiter, resolve)
     registered(resolve)
   })
-
-const removeResolver = (run: Run, waiter: run_.Waiter, resolve: () => void): void => {
-  const current = run.resolvers?.get(waiter)
-  if (current === undefined) return
-  if (current === resolve) {
-    run.resolvers!.delete(waiter)
-  } else if (Array.isArray(current)) {
-    const rest = current.filter((f) => f !== resolve)
-    if (rest.length === 0) run.resolvers!.delete(waiter)
-    else run.resolvers!.set(waiter, rest)
-  }
-}
 
 const waitForEvent = (
   run: Run,
@@ -278,7 +257,7 @@ const waitForEvent = (
       return Effect.ensuring(
         restore(awaited),
         Effect.suspend(() => {
-          if (registered !== undefined) removeResolver(run, waiter, registered)
+          if (registered !== undefined) run.removeCallback(waiter, registered)
           run_.abandonWait(state, step, waiter, execution)
           return --execution.waits > 0 || state.done ? Effect.void : reacquire(run, step, execution)
         })

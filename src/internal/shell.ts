@@ -39,9 +39,42 @@ export class Run {
   deadline: deadlines.Deadline | undefined = undefined
   /** The timers of retries waiting out their delay. */
   timers: Map<run_.Attempt, deadlines.Deadline> | undefined = undefined
-  /** Callbacks of executions suspended on a waiter, and of executions waiting for a slot. */
-  resolvers: Map<run_.Waiter, (() => void) | Array<() => void>> | undefined = undefined
-  wakers: Map<run_.Execution, (() => void) | Array<() => void>> | undefined = undefined
+  /**
+   * Callbacks of suspended fibers, by what they wait for: a waiter (its event) or an execution
+   * (a slot handed over). One callback per key is the common case: it is kept without an array.
+   */
+  callbacks: Map<run_.Waiter | run_.Execution, (() => void) | Array<() => void>> | undefined = undefined
+
+  /** Keeps a callback to call when `key` is resolved or woken. */
+  addCallback(key: run_.Waiter | run_.Execution, callback: () => void): void {
+    const callbacks = this.callbacks ??= new Map()
+    const present = callbacks.get(key)
+    callbacks.set(
+      key,
+      present === undefined ? callback : typeof present === "function" ? [present, callback] : [...present, callback]
+    )
+  }
+
+  /** Forgets a callback (its fiber does not wait any more). */
+  removeCallback(key: run_.Waiter | run_.Execution, callback: () => void): void {
+    const present = this.callbacks?.get(key)
+    if (present === callback) {
+      this.callbacks!.delete(key)
+    } else if (Array.isArray(present)) {
+      const rest = present.filter((f) => f !== callback)
+      if (rest.length === 0) this.callbacks!.delete(key)
+      else this.callbacks!.set(key, rest)
+    }
+  }
+
+  /** Calls, once, the callbacks kept for `key`. */
+  call(key: run_.Waiter | run_.Execution): void {
+    const present = this.callbacks?.get(key)
+    if (present === undefined) return
+    this.callbacks!.delete(key)
+    if (typeof present === "function") return present()
+    for (const callback of present) callback()
+  }
   /** Whether the run holds a permit of its workflow's `numConcurrentRuns` semaphore. */
   permit = false
   /** Whether the run's scope has closed: nothing of it may start any more. */
@@ -149,22 +182,10 @@ const execute = (run: Run, command: run_.Command): void => {
     }
     case "run":
       return startWorker(run, command.step, command.execution, run.inPlace)
-    case "resolve": {
-      const resolvers = run.resolvers?.get(command.waiter)
-      if (resolvers === undefined) return
-      run.resolvers!.delete(command.waiter)
-      if (typeof resolvers === "function") return resolvers()
-      for (const resolve of resolvers) resolve()
-      return
-    }
-    case "wake": {
-      const wake = run.wakers?.get(command.execution)
-      if (wake === undefined) return
-      run.wakers!.delete(command.execution)
-      if (typeof wake === "function") return wake()
-      for (const f of wake) f()
-      return
-    }
+    case "resolve":
+      return run.call(command.waiter)
+    case "wake":
+      return run.call(command.execution)
     case "timer": {
       const { attempt, step } = command
       const timers = run.timers ??= new Map()
@@ -218,19 +239,29 @@ const stopTimers = (run: Run): void => {
   }
 }
 
-/** @internal */
-export const releasePermit = (run: Run) =>
+const releasePermit = (run: Run) =>
   Effect.suspend(() => {
     if (!run.permit) return Effect.void
     run.permit = false
     return run.semaphore!.release(1)
   })
 
+/** The run's exit, once its end has begun. */
+const exitOf = (run: Run): Exit.Exit<unknown, unknown> => {
+  const status = run.state.status
+  return status._tag === "Stopping" || status._tag === "Ended" ? status.exit : Exit.void
+}
+
+/** Interrupts the run's fibers and releases its permit, then sets its result. */
+const stopFibers = (run: Run): Effect.Effect<void> =>
+  Fiber.interruptAll(run.fibers ?? []).pipe(
+    Effect.zipRight(releasePermit(run)),
+    Effect.zipRight(Effect.sync(() => run.complete(exitOf(run))))
+  )
+
 /** The run has ended (its terminal event published): its other fibers stop, then its result is set. */
 const stop = (run: Run): void => {
   stopTimers(run)
-  const status = run.state.status
-  const exit = status._tag === "Stopping" || status._tag === "Ended" ? status.exit : Exit.void
   const current = Fiber.getCurrentFiber()
   let others = run.permit
   for (const fiber of run.fibers ?? []) {
@@ -238,14 +269,8 @@ const stop = (run: Run): void => {
     others = Option.isNone(current) || fiber !== current.value
   }
   // Usually the run ends in its last step's fiber, with nothing else to interrupt or release.
-  if (!others || run.runtime === undefined) return run.complete(exit)
-  Runtime.runFork(run.runtime)(
-    Fiber.interruptAll(run.fibers ?? []).pipe(
-      Effect.zipRight(releasePermit(run)),
-      Effect.zipRight(Effect.sync(() => run.complete(exit)))
-    ),
-    { immediate: false }
-  )
+  if (!others || run.runtime === undefined) return run.complete(exitOf(run))
+  Runtime.runFork(run.runtime)(stopFibers(run), { immediate: false })
 }
 
 /** Offered to the live PubSub when the run's scope closes: its subscribers end there. @internal */
@@ -266,15 +291,6 @@ export const close = (run: Run, cancel: () => void): Effect.Effect<void> =>
     if (run.completed !== undefined && (run.fibers === undefined || run.fibers.size === 0) && !run.permit) {
       return Effect.void
     }
-    return Fiber.interruptAll(run.fibers ?? []).pipe(
-      Effect.zipRight(releasePermit(run)),
-      Effect.zipRight(
-        Effect.fiberIdWith((id) =>
-          Effect.sync(() => {
-            const status = run.state.status
-            run.complete(status._tag === "Stopping" || status._tag === "Ended" ? status.exit : Exit.interrupt(id))
-          })
-        )
-      )
-    )
+    // cancelled above if it was still going: its exit is set
+    return stopFibers(run)
   })

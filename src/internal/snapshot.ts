@@ -78,9 +78,6 @@ const rawStep = (step: run_.StepState): RawStep => {
   return { queue, inProgress, collected, waiters }
 }
 
-const isEmpty = (step: RawStep): boolean =>
-  step.queue.length === 0 && step.inProgress.length === 0 && step.collected.length === 0 && step.waiters.length === 0
-
 /**
  * A run that has not begun (waiting for a concurrency permit) holds what it begins with apart:
  * the attempts restored from a snapshot (in order) and its first events, unrouted. They are
@@ -118,7 +115,8 @@ export const read = (run: Run): RawSnapshot => {
       let raw = rawStep(step)
       const early = pending?.get(step)
       if (early !== undefined) raw = { ...raw, queue: [...raw.queue, ...early] }
-      if (!isEmpty(raw)) steps.push([step.step.name, raw])
+      // the encoding leaves out the steps with nothing in them
+      steps.push([step.step.name, raw])
     }
   }
   return {
