@@ -1,6 +1,6 @@
 /**
- * Typed state: the workflow declares a `Schema.Class` whose fields all have defaults, steps
- * declare the same schema to get a typed `ctx.store`, and they read and write it with
+ * Typed state: the workflow declares a `Schema.Class` whose fields all have defaults, its steps
+ * are made with `Step.withState(RunState)` to get a typed `ctx.store`, and they read and write it with
  * `ctx.store.edit` (atomic read-modify-write), `ctx.store.get(path)` and `ctx.store.set(path, v)`.
  * Two runs share one store (`StateStore.make(RunState)`), so the visit count carries over.
  *
@@ -16,7 +16,9 @@ class RunState extends Schema.Class<RunState>("RunState")({
 
 class Greeted extends Schema.TaggedClass<Greeted>()("Greeted", { name: Schema.String }) {}
 
-const greet = Step.make("greet", { on: Event.StartEvent, emits: [Greeted], state: RunState }, (ev, ctx) =>
+const step = Step.withState(RunState)
+
+const greet = step("greet", { on: Event.StartEvent, emits: [Greeted] }, (ev, ctx) =>
   Effect.gen(function*() {
     const name = String(ev.input)
     // atomic read-modify-write: the new state is a RunState again
@@ -25,7 +27,7 @@ const greet = Step.make("greet", { on: Event.StartEvent, emits: [Greeted], state
     return new Greeted({ name })
   }))
 
-const finish = Step.make("finish", { on: Greeted, emits: [Event.StopEvent], state: RunState }, (ev, ctx) =>
+const finish = step("finish", { on: Greeted, emits: [Event.StopEvent] }, (ev, ctx) =>
   Effect.gen(function*() {
     const count = yield* ctx.store.get("count") // read by dot path
     const log = (yield* ctx.store.getState).log

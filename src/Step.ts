@@ -423,6 +423,53 @@ export const make = <
 }
 
 /**
+ * `Step.make` with the workflow's state schema given once: every step made with the returned
+ * function sees `ctx.store` as `StateStore<S>` without naming `state` itself. A step is made
+ * before the workflow that lists it, so its body cannot learn the state type from
+ * `Workflow.make`; binding the schema here is how the steps of one workflow share it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * class Counter extends Schema.Class<Counter>("Counter")({ count: Schema.optionalWith(Schema.Number, { default: () => 0 }) }) {}
+ * const step = Step.withState(Counter)
+ *
+ * const count = step("count", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
+ *   Effect.map(ctx.store.get("count"), (n) => new Event.StopEvent({ result: n + 1 })))
+ * const wf = Workflow.make({ name: "counter", state: Counter, steps: [count] })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const withState = <S>(state: Schema.Schema<S, any, never>) =>
+<
+  const Name extends string,
+  const O extends On,
+  const Emits extends ReadonlyArray<Event.Any> = readonly [],
+  E = never,
+  R = never,
+  T extends Duration.DurationInput | undefined = undefined,
+  A = never
+>(
+  name: Name,
+  options: Omit<Options<O, Emits, E, S, T>, "state">,
+  body: (
+    event: Event.InstanceOf<O>,
+    ctx: WorkflowContext.WorkflowContext<S>
+  ) => Effect.Effect<CheckEmitted<A, Event.InstanceOf<Emits>>, E, R>
+): Step<
+  Name,
+  Event.InstanceOf<O>,
+  Event.InstanceOf<Emits>,
+  E | (undefined extends T ? never : Cause.TimeoutException),
+  Exclude<R, WorkflowContext.WorkflowContext<any> | WorkflowContext.Publishes<any>>,
+  WorkflowContext.Published<R> | Extract<Event.InstanceOf<Emits>, { readonly _tag: "InputRequiredEvent" }>
+> => make(name, { ...options, state }, body)
+
+/**
  * A step whose body gets a fresh instance of `layer` per invocation (built before the body,
  * released when the invocation ends). A Layer provided to the whole run instead is shared by all
  * steps and runs. The step's published events (`Pub`) are kept.

@@ -11,7 +11,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
-import { Event, Step, Workflow, WorkflowContext, WorkflowError } from "effect-workflows"
+import { Event, type StateStore, Step, Workflow, WorkflowContext, WorkflowError } from "effect-workflows"
 
 class A extends Schema.TaggedClass<A>()("A", {}) {}
 class B extends Schema.TaggedClass<B>()("B", {}) {}
@@ -105,6 +105,34 @@ describe("Step.make", () => {
       const error = yield* Fiber.join(fiber)
       expect(Cause.isTimeoutException(error)).toBe(true)
       expect(yield* Ref.get(executions)).toBe(1)
+    }))
+})
+
+describe("Step.withState", () => {
+  class Tally extends Schema.Class<Tally>("Tally")({
+    count: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+    seen: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+  }) {}
+  const step = Step.withState(Tally)
+
+  it.effect("steps made with it see the state type without naming it, and validate against the workflow", () =>
+    Effect.gen(function*() {
+      const count = step("count", { on: Event.StartEvent, emits: [Event.StopEvent] }, (event, ctx) => {
+        expectTypeOf(ctx.store).toEqualTypeOf<StateStore.StateStore<Tally>>()
+        return Effect.gen(function*() {
+          yield* ctx.store.set("seen", [String(event.input)])
+          const count = yield* ctx.store.get("count")
+          expectTypeOf(count).toEqualTypeOf<number>()
+          return new Event.StopEvent({ result: count + 1 })
+        })
+      })
+      const wf = Workflow.make({ name: "tally", state: Tally, steps: [count] })
+      expect(yield* Workflow.run(wf, new Event.StartEvent({ input: "a" }))).toBe(1)
+
+      const untyped = Workflow.make({ name: "untyped", steps: [count] })
+      const error = yield* Effect.flip(Workflow.validate(untyped))
+      expect(error).toBeInstanceOf(WorkflowError.WorkflowConfigurationError)
+      expect(error.message).toBe("Step 'count' declares a state schema that is not the workflow's state schema")
     }))
 })
 

@@ -612,7 +612,7 @@ describe("step failure", () => {
       ])
     }))
 
-  it.effect("a defect fails the run with that defect (not retried)", () =>
+  it.effect("a defect fails the run with a defect naming the step, the original as its cause (not retried)", () =>
     Effect.gen(function*() {
       const executions = yield* Ref.make(0)
       const defect = new Error("boom")
@@ -626,15 +626,39 @@ describe("step failure", () => {
       }))
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) {
-        expect(Option.getOrThrow(Cause.dieOption(exit.cause))).toBe(defect)
+        const died = Option.getOrThrow(Cause.dieOption(exit.cause))
+        expect(died).toBeInstanceOf(WorkflowError.WorkflowRuntimeError)
+        expect((died as WorkflowError.WorkflowRuntimeError).message).toBe("Step dying failed with a defect: boom")
+        expect((died as WorkflowError.WorkflowRuntimeError).cause).toBe(defect)
         expect(Option.isNone(Cause.failureOption(exit.cause))).toBe(true)
+        expect(Cause.pretty(exit.cause)).toContain("WorkflowRuntimeError: Step dying failed with a defect: boom")
       }
       expect(yield* Ref.get(executions)).toBe(1)
       expect(events).toEqual([
         new Event.WorkflowFailedEvent({ stepName: "dying", error: defect, attempts: 1, elapsedSeconds: 0 })
       ])
       const viaRun = yield* Effect.exit(Workflow.run(wf))
-      expect(Exit.isFailure(viaRun) && Option.getOrThrow(Cause.dieOption(viaRun.cause))).toBe(defect)
+      expect(
+        Exit.isFailure(viaRun) && (Option.getOrThrow(Cause.dieOption(viaRun.cause)) as WorkflowError.WorkflowRuntimeError).cause
+      ).toBe(defect)
+    }))
+
+  it.effect("a body that throws instead of returning an Effect fails the run at once, naming the step", () =>
+    Effect.gen(function*() {
+      const thrower = Step.make("thrower", { on: StartEvent, emits: [StopEvent] }, () => {
+        throw new Error("kaboom")
+      })
+      const wf = Workflow.make({ name: "thrower", steps: [thrower] })
+      const { events, exit } = yield* Effect.scoped(Effect.gen(function*() {
+        const handler = yield* Workflow.start(wf)
+        const exit = yield* Effect.exit(handler.result)
+        return { exit, events: yield* collect(handler.events) }
+      }))
+      const died = Exit.isFailure(exit) ? Option.getOrThrow(Cause.dieOption(exit.cause)) : undefined
+      expect(died).toBeInstanceOf(WorkflowError.WorkflowRuntimeError)
+      expect((died as WorkflowError.WorkflowRuntimeError).message).toBe("Step thrower failed with a defect: kaboom")
+      expect((died as WorkflowError.WorkflowRuntimeError).stack).toContain("Workflow.test.ts")
+      expect(events.map(Event.tag)).toEqual(["WorkflowFailedEvent"])
     }))
 })
 

@@ -56,7 +56,7 @@ class Worker {
     this.step = step
     this.execution = execution
     this.current.current = makeContext(run, step, execution, startedAt)
-    return Effect.matchCauseEffect(step.step.body(attempt.event, this.current.current) as Effect.Effect<unknown, unknown>, this)
+    return Effect.matchCauseEffect(callBody(step, attempt.event, this.current.current), this)
   }
 
   readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
@@ -145,13 +145,50 @@ const nextRetry = (
   )
 }
 
+// A body that throws instead of returning an Effect dies like one that throws inside it.
+const callBody = (step: run_.StepState, event: unknown, ctx: unknown): Effect.Effect<unknown, unknown> => {
+  try {
+    return step.step.body(event, ctx as any) as Effect.Effect<unknown, unknown>
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+}
+
+// The run's failure names the step: a typed error is the step's own, a defect is wrapped in a
+// WorkflowRuntimeError (still a defect) that carries the step's name and the original as `cause`.
+const defectMessage = (defect: unknown): string => {
+  if (defect instanceof Error) return defect.message
+  try {
+    return String(defect)
+  } catch {
+    return "an unprintable value"
+  }
+}
+
+const stepDefect = (stepName: string, defect: unknown): WorkflowError.WorkflowRuntimeError => {
+  const error = new WorkflowError.WorkflowRuntimeError({
+    message: `Step ${stepName} failed with a defect: ${defectMessage(defect)}`,
+    cause: defect
+  })
+  // the trace worth reading is where the step threw, not where the run noticed
+  if (defect instanceof Error && typeof defect.stack === "string") {
+    const frames = defect.stack.indexOf("\n    at ")
+    if (frames >= 0) error.stack = `${error.name}: ${error.message}${defect.stack.slice(frames)}`
+  }
+  return error
+}
+
 const failStep = (run: Run, step: run_.StepState, attempt: run_.Attempt, cause: Cause.Cause<unknown>): void => {
-  const error = Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
+  const failure = Cause.failureOption(cause)
+  const error = Option.getOrElse(failure, () => Cause.squash(cause))
+  const runCause = Option.isSome(failure) || Cause.isInterruptedOnly(cause)
+    ? cause
+    : Cause.die(stepDefect(step.step.name, error))
   const elapsed = (attempt.lastFailedAt ?? attempt.firstAttemptAt ?? 0) - (attempt.firstAttemptAt ?? 0)
   run_.end(
     run.state,
     "failed",
-    Exit.failCause(cause),
+    Exit.failCause(runCause),
     new Event.WorkflowFailedEvent(
       { stepName: step.step.name, error, attempts: attempt.failures, elapsedSeconds: elapsed / 1000 },
       true
