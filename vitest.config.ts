@@ -9,7 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^effect-workflows$/, replacement: `${src}index.ts` },
-      { find: /^effect-workflows\/testing$/, replacement: `${src}testing/index.ts` },
+      { find: /^effect-workflows\/(testing|server|client)$/, replacement: `${src}$1/index.ts` },
       { find: /^effect-workflows\/(.*)$/, replacement: `${src}$1.ts` }
     ]
   },

@@ -59,6 +59,7 @@ export const layer = (
         // every run a handler has had, so that removing it removes their events
         const runsOf = new Map<string, Set<string>>()
         const logs = new Map<string, RunLog>()
+        const ownedRuns = new Set<string>()
         // finished handlers, oldest first (a Set keeps insertion order)
         const finished = new Set<string>()
         const snapshots = new Map<string, Snapshot.Snapshot>()
@@ -77,6 +78,7 @@ export const layer = (
           finished.delete(handlerId)
           snapshots.delete(handlerId)
           for (const runId of runsOf.get(handlerId) ?? []) {
+            ownedRuns.delete(runId)
             const log = logs.get(runId)
             if (log !== undefined) {
               log.removed = true
@@ -92,6 +94,7 @@ export const layer = (
           let runs = runsOf.get(record.handlerId)
           if (runs === undefined) runsOf.set(record.handlerId, runs = new Set())
           runs.add(record.runId)
+          ownedRuns.add(record.runId)
           finished.delete(record.handlerId)
           if (!terminal.has(record.status)) return
           finished.add(record.handlerId)
@@ -102,6 +105,8 @@ export const layer = (
 
         const events = (runId: string, afterSequence: number): Stream.Stream<HandlerStore.StoredEvent> =>
           Stream.suspend(() => {
+            // a run with no events and no handler has none to come (its handler was removed)
+            if (!logs.has(runId) && !ownedRuns.has(runId)) return Stream.empty
             let cursor = afterSequence
             const log = logOf(runId)
             const next: Effect.Effect<Chunk.Chunk<HandlerStore.StoredEvent>, Option.Option<never>> = Effect.suspend(

@@ -1,0 +1,135 @@
+/**
+ * What every `HandlerStore` does, as one suite: run it against each store's Layer.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { HandlerStore } from "effect-workflows/server"
+
+const record = (
+  handlerId: string,
+  overrides: Partial<HandlerStore.HandlerRecord> = {}
+): HandlerStore.HandlerRecord => ({
+  handlerId,
+  workflowName: "greet",
+  runId: `run-${handlerId}`,
+  status: "running",
+  startedAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: null,
+  completedAt: null,
+  error: null,
+  result: null,
+  ...overrides
+})
+
+const event = (runId: string, sequence: number, type = "Progress"): HandlerStore.StoredEvent => ({
+  runId,
+  sequence,
+  envelope: { type, value: { n: sequence }, qualified_name: `greet.${type}`, types: null }
+})
+
+const sequences = (events: Iterable<HandlerStore.StoredEvent>) => Array.from(events, (stored) => stored.sequence)
+
+/** The contract, for a store built fresh by `make` for each test. */
+export const storeContract = (name: string, make: () => Layer.Layer<HandlerStore.HandlerStore>) =>
+  describe(`HandlerStore contract: ${name}`, () => {
+    const withStore = <A, E>(f: (store: HandlerStore.HandlerStoreService) => Effect.Effect<A, E>) =>
+      Effect.flatMap(HandlerStore.HandlerStore, f).pipe(Effect.provide(make()))
+
+    it.effect("put, get and replace by handler id", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          expect(yield* store.get("a")).toEqual(Option.none())
+          yield* store.put(record("a"))
+          expect(yield* store.get("a")).toEqual(Option.some(record("a")))
+          const done = record("a", {
+            status: "completed",
+            completedAt: "2026-01-01T00:00:01.000Z",
+            result: { type: "StopEvent", value: { result: 1 }, qualified_name: null, types: null }
+          })
+          yield* store.put(done)
+          expect(yield* store.get("a")).toEqual(Option.some(done))
+        })
+      ))
+
+    it.effect("list: in the order first put, filtered by status and workflow name; an empty filter matches nothing", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.put(record("a"))
+          yield* store.put(record("b", { workflowName: "other", status: "failed", error: "boom" }))
+          yield* store.put(record("c", { status: "completed" }))
+          yield* store.put(record("a", { status: "cancelled" }))
+          const ids = (records: ReadonlyArray<HandlerStore.HandlerRecord>) => records.map((r) => r.handlerId)
+          expect(ids(yield* store.list({}))).toEqual(["a", "b", "c"])
+          expect(ids(yield* store.list({ status: ["failed", "cancelled"] }))).toEqual(["a", "b"])
+          expect(ids(yield* store.list({ workflowName: ["greet"] }))).toEqual(["a", "c"])
+          expect(ids(yield* store.list({ workflowName: ["greet"], status: ["completed"] }))).toEqual(["c"])
+          expect(ids(yield* store.list({ status: [] }))).toEqual([])
+        })
+      ))
+
+    it.effect("append and read back by sequence; lastSequence", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          expect(yield* store.lastSequence("r1")).toBe(-1)
+          yield* store.append([event("r1", 0), event("r2", 0), event("r1", 1)])
+          yield* store.append([event("r1", 2)])
+          expect(yield* store.lastSequence("r1")).toBe(2)
+          expect(yield* store.lastSequence("r2")).toBe(0)
+          const after0 = yield* store.events("r1", 0).pipe(Stream.take(2), Stream.runCollect)
+          expect(sequences(after0)).toEqual([1, 2])
+          const all = yield* store.events("r1", -1).pipe(Stream.take(3), Stream.runCollect)
+          expect(Chunk.toReadonlyArray(all)).toEqual([event("r1", 0), event("r1", 1), event("r1", 2)])
+        })
+      ))
+
+    it.effect("a reader gets what is stored, then each event as it is appended", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.append([event("r1", 0)])
+          const reader = yield* store.events("r1", -1).pipe(Stream.take(4), Stream.runCollect, Effect.fork)
+          yield* Effect.yieldNow()
+          yield* store.append([event("r1", 1)])
+          yield* Effect.yieldNow()
+          yield* store.append([event("r1", 2), event("r1", 3, "StopEvent")])
+          expect(sequences(yield* Fiber.join(reader))).toEqual([0, 1, 2, 3])
+        })
+      ))
+
+    it.effect("remove deletes the handler and its events, and ends its readers", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.put(record("a"))
+          yield* store.append([event("run-a", 0)])
+          const first = yield* Deferred.make<void>()
+          const reader = yield* store.events("run-a", -1).pipe(
+            Stream.tap(() => Deferred.succeed(first, undefined)),
+            Stream.runCollect,
+            Effect.fork
+          )
+          yield* Deferred.await(first)
+          yield* store.remove("a")
+          expect(sequences(yield* Fiber.join(reader))).toEqual([0])
+          expect(yield* store.get("a")).toEqual(Option.none())
+          expect(yield* store.lastSequence("run-a")).toBe(-1)
+        })
+      ))
+
+    it.effect("snapshots are kept per handler and removed with it", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.put(record("a"))
+          expect(yield* store.loadSnapshot("a")).toEqual(Option.none())
+          const snapshot = { version: 1 } as never
+          yield* store.saveSnapshot("a", snapshot)
+          expect(yield* store.loadSnapshot("a")).toEqual(Option.some(snapshot))
+          yield* store.remove("a")
+          expect(yield* store.loadSnapshot("a")).toEqual(Option.none())
+        })
+      ))
+  })
