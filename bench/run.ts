@@ -3,19 +3,22 @@
  * floor, alternating, medians after a warm-up; one JSON line per shape.
  *
  * Environment: ROUNDS (default 7), WARMUP (default 2), PEER_AWAIT ("until" | "on", default "on"),
- * SHAPES (comma-separated subset of chain,fanout,concurrent,concurrent-io,waiting,retention,snapshot).
+ * SHAPES (comma-separated subset of chain,fanout,concurrent,concurrent-io,waiting,retention,snapshot,server).
  *
  * `concurrent-io` also reports `tightFloorMs`: the same runs, each as ONE forked fiber doing the
  * three yields in sequence. `retention` (ours only, measured once, about 5 s) is not a timed
  * shape: see retention.ts. `snapshot` (ours only: the peer has no snapshots; about 8 s) times
  * taking, encoding and resuming a snapshot of a run holding 10,000 queued events, against running
- * them (also 1,000 and 100,000 events, per 1,000): see snapshot.ts.
+ * them (also 1,000 and 100,000 events, per 1,000): see snapshot.ts. `server` (ours only) runs
+ * through HTTP on the memory store: latency one run at a time, and runs per second with 16 and
+ * 64 clients: see server.ts.
  */
 import * as floor from "./floor.js"
 import { measure, type Runner } from "./harness.js"
 import * as ours from "./ours.js"
 import * as peer from "./peer.js"
 import { retention } from "./retention.js"
+import { serverShape } from "./server.js"
 import { snapshotShape } from "./snapshot.js"
 
 const rounds = Number(process.env.ROUNDS ?? 7)
@@ -82,4 +85,8 @@ if (only === undefined || only.includes("retention")) {
 // (ours only; also 1,000 and 100,000 events; see snapshot.ts)
 if (only === undefined || only.includes("snapshot")) {
   console.log(JSON.stringify(await snapshotShape(rounds, warmup)))
+}
+// server: runs through HTTP (ours only; see server.ts)
+if (only === undefined || only.includes("server")) {
+  console.log(JSON.stringify(await serverShape(Number(process.env.SERVER_RUNS ?? 1000))))
 }
