@@ -1,6 +1,9 @@
 /**
  * The LlamaIndex Workflow Debugger at `/`: its page, and its script and styles served from the
- * installed `@llamaindex/workflow-debugger` package (not from a CDN).
+ * installed `@llamaindex/workflow-debugger` package (not from a CDN). The page asks nothing of
+ * another origin: the styles are served without their `@import` of Google Fonts (the UI falls
+ * back to the system's sans-serif), and the page names an empty icon so that the browser does not
+ * ask for `/favicon.ico`.
  *
  * @internal
  */
@@ -8,6 +11,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import { readFile } from "node:fs/promises"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 
@@ -30,6 +34,7 @@ const page = `<!doctype html>
     <meta charset="UTF-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1.0" />
     <title>workflow-debugger</title>
+    <link rel="icon" href="data:," />
     <script type="module" crossorigin src="/debugger/app.js"></script>
     <link rel="stylesheet" crossorigin href="/debugger/app.css">
   </head>
@@ -38,6 +43,17 @@ const page = `<!doctype html>
   </body>
 </html>
 `
+
+/**
+ * The stylesheet without its `@import`s of other origins (`@import "https://..."`,
+ * `@import url(//...)`); the package's only one loads the Inter font from Google Fonts, which a
+ * server without internet access (or a user who does not want the request) cannot use.
+ */
+const withoutRemoteImports = (css: string): string =>
+  css.replace(
+    /@import\s*(url\(\s*(?:"[^"]*"|'[^']*'|[^)]*)\s*\)|"[^"]*"|'[^']*')[^;]*;/g,
+    (rule, target: string) => /^(?:url\(\s*)?["']?(?:[a-z][a-z0-9+.-]*:)?\/\//i.test(target) ? "" : rule
+  )
 
 const missing = `<!doctype html>
 <html lang="en">
@@ -63,9 +79,12 @@ export const layer: Layer.Layer<never> = HttpApiBuilder.Router.use((router) =>
       "/debugger/app.js",
       Effect.orDie(HttpServerResponse.file(path.join(dist, "app.js"), { contentType: "text/javascript" }))
     )
+    const css = yield* Effect.cached(
+      Effect.map(Effect.promise(() => readFile(path.join(dist, "app.css"), "utf8")), withoutRemoteImports)
+    )
     yield* router.get(
       "/debugger/app.css",
-      Effect.orDie(HttpServerResponse.file(path.join(dist, "app.css"), { contentType: "text/css" }))
+      Effect.map(css, (text) => HttpServerResponse.text(text, { contentType: "text/css; charset=utf-8" }))
     )
   })
 )
