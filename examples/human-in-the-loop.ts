@@ -9,13 +9,15 @@
  * cancelled (a cancelled run stays resumable); later, in a fresh scope, it is resumed from the
  * file, answered, and completes with every step executed exactly once in total.
  *
- * Run with: npx tsx examples/human-in-the-loop.ts
+ * Run with: npx tsx examples/human-in-the-loop.ts (served with the other examples by examples/server.ts,
+ * where the Workflow Debugger answers the prompts)
  */
 import { Console, Effect, Option, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Event, Snapshot, Step, Workflow } from "effect-workflows"
+import { isMain } from "./main.js"
 
 // (1) one step that waits in place for the answer
 const publish = Step.make("publish", { on: Event.StartEvent, emits: [Event.StopEvent] }, (ev, ctx) =>
@@ -26,14 +28,14 @@ const publish = Step.make("publish", { on: Event.StartEvent, emits: [Event.StopE
     const verdict = answer.response === "yes" ? "published" : "kept as a draft"
     return new Event.StopEvent({ result: `"${String(ev.input)}" ${verdict}` })
   }))
-const waitingWorkflow = Workflow.make({ name: "publish-with-wait", steps: [publish] })
+export const waitingWorkflow = Workflow.make({ name: "publish-with-wait", steps: [publish] })
 
 // (2) one step asks by returning InputRequiredEvent, another one handles the answer
 const ask = Step.make("ask", { on: Event.StartEvent, emits: [Event.InputRequiredEvent] }, (ev) =>
   Effect.succeed(new Event.InputRequiredEvent({ prefix: `Title for "${String(ev.input)}"?` })))
 const title = Step.make("title", { on: Event.HumanResponseEvent, emits: [Event.StopEvent] }, (answer) =>
   Effect.succeed(new Event.StopEvent({ result: `titled "${answer.response}"` })))
-const askingWorkflow = Workflow.make({ name: "title-with-steps", steps: [ask, title] })
+export const askingWorkflow = Workflow.make({ name: "title-with-steps", steps: [ask, title] })
 
 /** Starts a run, answers its first prompt with `response`, returns the run's result. */
 const runWithAnswer = <E>(
@@ -70,7 +72,7 @@ const countedTitle = Step.make("title", { on: Event.HumanResponseEvent, emits: [
     executions.title++
     return new Event.StopEvent({ result: `titled "${answer.response}"` })
   }))
-const pausableWorkflow = Workflow.make({ name: "title-with-pause", steps: [countedAsk, countedTitle] })
+export const pausableWorkflow = Workflow.make({ name: "title-with-pause", steps: [countedAsk, countedTitle] })
 
 const pauseAndResume = Effect.gen(function*() {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hitl-")), "run.json")
@@ -101,4 +103,4 @@ const program = Effect.gen(function*() {
   yield* pauseAndResume
 })
 
-Effect.runPromise(program)
+if (isMain(import.meta.url)) Effect.runPromise(program)

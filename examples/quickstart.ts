@@ -2,10 +2,11 @@
  * Quickstart: a two-step workflow that drafts a joke about a topic and reviews it, streaming the
  * events it publishes.
  *
- * Run with: npx tsx examples/quickstart.ts
+ * Run with: npx tsx examples/quickstart.ts (served with the other examples by examples/server.ts)
  */
 import { Console, Effect, Schema, Stream } from "effect"
 import { Step, Workflow } from "effect-workflows"
+import { isMain } from "./main.js"
 
 class Topic extends Schema.TaggedClass<Topic>()("Topic", { topic: Schema.String }) {}
 class Draft extends Schema.TaggedClass<Draft>()("Draft", { text: Schema.String }) {}
@@ -21,7 +22,7 @@ const review = Step.make("review", { on: Draft, emits: [Done], workers: 2 }, (ev
     return new Done({ verdict: ev.text.length < 80 ? "short and sweet" : "too long" })
   }))
 
-const jokes = Workflow.make({ name: "jokes", start: Topic, stop: Done, steps: [draft, review] })
+export const jokes = Workflow.make({ name: "jokes", start: Topic, stop: Done, steps: [draft, review] })
 
 const program = Effect.scoped(
   Effect.gen(function*() {
@@ -34,4 +35,4 @@ const program = Effect.scoped(
   })
 )
 
-Effect.runPromise(program)
+if (isMain(import.meta.url)) Effect.runPromise(program)

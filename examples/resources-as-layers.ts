@@ -4,15 +4,17 @@
  * runs, and released at the end. A `Connection` given to one step with `Step.provide` is
  * instead built fresh for each execution of that step and released when the execution ends.
  *
- * Run with: npx tsx examples/resources-as-layers.ts
+ * Run with: npx tsx examples/resources-as-layers.ts (served with the other examples by
+ * examples/server.ts, which provides `LlmLive` to the server)
  */
 import { Console, Context, Effect, Layer, Ref, Schema } from "effect"
 import { Event, Step, Workflow } from "effect-workflows"
+import { isMain } from "./main.js"
 
 // --- a shared resource: one client for every step and every run --------------------------------
-class Llm extends Context.Tag("Llm")<Llm, { readonly complete: (prompt: string) => Effect.Effect<string> }>() {}
+export class Llm extends Context.Tag("Llm")<Llm, { readonly complete: (prompt: string) => Effect.Effect<string> }>() {}
 
-const LlmLive = Layer.scoped(
+export const LlmLive = Layer.scoped(
   Llm,
   Effect.gen(function*() {
     const calls = yield* Ref.make(0)
@@ -42,7 +44,7 @@ const write = Step.make("write", { on: Outline, emits: [Event.StopEvent] }, (ev)
     return new Event.StopEvent({ result: yield* llm.complete(`expand the outline in ${ev.text}`) })
   }))
 
-const writer = Workflow.make({ name: "writer", steps: [outline, write] }) // requires Llm
+export const writer = Workflow.make({ name: "writer", steps: [outline, write] }) // requires Llm
 
 // --- a per-execution resource: a fresh connection each time the step runs ----------------------
 class Connection extends Context.Tag("Connection")<Connection, { readonly id: number }>() {}
@@ -72,7 +74,7 @@ const report = Step.make("report", { on: Rows, emits: [Event.StopEvent] }, (ev, 
       result: rows.value.map((r) => `${r.sql} on connection ${r.connection}`).sort().join("; ")
     })))
 
-const queries = Workflow.make({ name: "queries", steps: [plan, query, report] }) // requires nothing
+export const queries = Workflow.make({ name: "queries", steps: [plan, query, report] }) // requires nothing
 
 const program = Effect.gen(function*() {
   yield* Effect.gen(function*() {
@@ -85,4 +87,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`queries: ${String(yield* Workflow.run(queries))}`)
 })
 
-Effect.runPromise(program)
+if (isMain(import.meta.url)) Effect.runPromise(program)

@@ -5,10 +5,12 @@
  * run (`WorkflowFailedEvent` on the stream, the step's error from `result`); (3) a run timeout
  * while a step waits for an answer that never comes (`WorkflowTimeoutError`).
  *
- * Run with: npx tsx examples/retries-and-timeouts.ts
+ * Run with: npx tsx examples/retries-and-timeouts.ts (served with the other examples by
+ * examples/server.ts)
  */
 import { Console, Data, Duration, Effect, Option, Schedule, Stream } from "effect"
 import { Event, RetryPolicy, Step, Workflow, WorkflowError } from "effect-workflows"
+import { isMain } from "./main.js"
 
 class FlakyError extends Data.TaggedError("FlakyError")<{ readonly attempt: number }> {}
 
@@ -51,12 +53,16 @@ const slow = Step.make("slow", {
 const approval = Step.make("approval", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
   Effect.map(ctx.waitForEvent(Event.HumanResponseEvent), (answer) => new Event.StopEvent({ result: answer.response })))
 
+export const flakyWorkflow = Workflow.make({ name: "flaky", steps: [flaky] })
+export const slowWorkflow = Workflow.make({ name: "slow", steps: [slow] })
+export const approvalWorkflow = Workflow.make({ name: "approval", steps: [approval], timeout: "200 millis" })
+
 const program = Effect.gen(function*() {
-  const flakyResult = yield* Workflow.run(Workflow.make({ name: "flaky", steps: [flaky] }))
+  const flakyResult = yield* Workflow.run(flakyWorkflow)
   yield* Console.log(`flaky: ${String(flakyResult)}`)
 
   yield* Effect.scoped(Effect.gen(function*() {
-    const handler = yield* Workflow.start(Workflow.make({ name: "slow", steps: [slow] }))
+    const handler = yield* Workflow.start(slowWorkflow)
     yield* Stream.runForEach(handler.events, (ev) => {
       if (!Event.is(ev, Event.WorkflowFailedEvent)) return Console.log(`slow: ${ev._tag}`)
       const errorTag = (ev.error as { readonly _tag: string })._tag
@@ -66,12 +72,11 @@ const program = Effect.gen(function*() {
     yield* Console.log(`slow: run failed with ${error._tag}: ${error.message}`)
   }))
 
-  const timedOut = Workflow.make({ name: "approval", steps: [approval], timeout: "200 millis" })
-  const error = yield* Effect.flip(Workflow.run(timedOut))
+  const error = yield* Effect.flip(Workflow.run(approvalWorkflow))
   yield* Console.log(`approval: ${error._tag}: ${error.message}`)
   if (error instanceof WorkflowError.WorkflowTimeoutError) {
     yield* Console.log(`approval: active steps: [${error.activeSteps.join(", ")}] (a waiting step holds no worker)`)
   }
 })
 
-Effect.runPromise(program)
+if (isMain(import.meta.url)) Effect.runPromise(program)

@@ -4,10 +4,11 @@
  * `ctx.store.edit` (atomic read-modify-write), `ctx.store.get(path)` and `ctx.store.set(path, v)`.
  * Two runs share one store (`StateStore.make(RunState)`), so the visit count carries over.
  *
- * Run with: npx tsx examples/typed-state.ts
+ * Run with: npx tsx examples/typed-state.ts (served with the other examples by examples/server.ts)
  */
 import { Console, Effect, Schema } from "effect"
 import { Event, StateStore, Step, Workflow } from "effect-workflows"
+import { isMain } from "./main.js"
 
 class RunState extends Schema.Class<RunState>("RunState")({
   count: Schema.optionalWith(Schema.Number, { default: () => 0 }),
@@ -35,7 +36,7 @@ const finish = step("finish", { on: Greeted, emits: [Event.StopEvent] }, (ev, ct
     return new Event.StopEvent({ result: `Hello ${ev.name}, visit #${String(count)}` })
   }))
 
-const greeter = Workflow.make({ name: "greeter", state: RunState, steps: [greet, finish] })
+export const greeter = Workflow.make({ name: "greeter", state: RunState, steps: [greet, finish] })
 
 const program = Effect.gen(function*() {
   const store = yield* StateStore.make(RunState)
@@ -52,4 +53,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`fresh store: ${String(fresh)}`)
 })
 
-Effect.runPromise(program)
+if (isMain(import.meta.url)) Effect.runPromise(program)

@@ -11,9 +11,16 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
+/**
+ * Not programs that print and exit: `main.ts` is the examples' shared `isMain` helper, and
+ * `server.ts` serves every example's workflows until stopped (tested by test/cli.test.ts).
+ */
+const notExamples: ReadonlyArray<string> = ["main", "server"]
+
 const examples = readdirSync(new URL("../examples/", import.meta.url))
   .filter((file) => file.endsWith(".ts"))
   .map((file) => file.slice(0, -".ts".length))
+  .filter((name) => !notExamples.includes(name))
   .sort()
 
 /** Example name → the exact lines it prints on stdout. */
