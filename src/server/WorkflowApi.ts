@@ -11,6 +11,7 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
 // -------------------------------------------------------------------------------------------------
@@ -69,6 +70,21 @@ export const HandlerStatus = Schema.Literal("running", "completed", "failed", "c
  */
 export type HandlerStatus = typeof HandlerStatus.Type
 
+/**
+ * A `_tag` that exists only on the decoded side: never sent, filled in when decoding.
+ *
+ * Bodies of the same shape (every `{detail}` error, the three handler answers) must still be
+ * told apart when a response is encoded: `HttpApiBuilder` encodes a value with the first schema
+ * of the endpoint's union that accepts it, and a `Schema.Class` accepts any value that has its
+ * fields, so without this a `NotFound` went out as the first `{detail}` class (400) and a
+ * `RunningHandler` as a `HandlerData` (200 instead of 202).
+ */
+const typeOnlyTag = <const Tag extends string>(tag: Tag) =>
+  Schema.optionalToRequired(Schema.Literal(tag), Schema.Literal(tag), {
+    decode: () => tag,
+    encode: () => Option.none()
+  }).pipe(Schema.withConstructorDefault(() => tag))
+
 const handlerFields = {
   handler_id: Schema.String,
   workflow_name: Schema.String,
@@ -98,7 +114,10 @@ const handlerFields = {
  * @since 0.1.0
  * @category schemas
  */
-export class HandlerData extends Schema.Class<HandlerData>("HandlerData")(handlerFields) {}
+export class HandlerData extends Schema.Class<HandlerData>("HandlerData")({
+  _tag: typeOnlyTag("HandlerData"),
+  ...handlerFields
+}) {}
 
 /**
  * A handler whose run is still going: `HandlerData` answered with 202.
@@ -114,7 +133,7 @@ export class HandlerData extends Schema.Class<HandlerData>("HandlerData")(handle
  * @category schemas
  */
 export class RunningHandler extends Schema.Class<RunningHandler>("RunningHandler")(
-  handlerFields,
+  { _tag: typeOnlyTag("RunningHandler"), ...handlerFields },
   HttpApiSchema.annotations({ status: 202 })
 ) {}
 
@@ -132,11 +151,9 @@ export class RunningHandler extends Schema.Class<RunningHandler>("RunningHandler
  * @category errors
  */
 export class FailedHandler extends Schema.Class<FailedHandler>("FailedHandler")(
-  handlerFields,
+  { _tag: typeOnlyTag("FailedHandler"), ...handlerFields },
   HttpApiSchema.annotations({ status: 500 })
-) {
-  readonly _tag = "FailedHandler"
-}
+) {}
 
 /**
  * The body of a run request. `start_event` is the start event in any form the protocol accepts
@@ -185,7 +202,7 @@ export const SendEventRequest = Schema.Struct({
 // errors: `{"detail": ...}` bodies, one class per status so that each decodes by its status
 // -------------------------------------------------------------------------------------------------
 
-const detail = { detail: Schema.String }
+const detail = <const Tag extends string>(tag: Tag) => ({ _tag: typeOnlyTag(tag), detail: Schema.String })
 
 /**
  * 400: a malformed body, event or query parameter.
@@ -201,11 +218,9 @@ const detail = { detail: Schema.String }
  * @category errors
  */
 export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
-  detail,
+  detail("BadRequest"),
   HttpApiSchema.annotations({ status: 400 })
-) {
-  readonly _tag = "BadRequest"
-}
+) {}
 
 /**
  * 404: no such workflow or handler.
@@ -221,14 +236,13 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(
  * @category errors
  */
 export class NotFound extends Schema.Class<NotFound>("NotFound")(
-  detail,
+  detail("NotFound"),
   HttpApiSchema.annotations({ status: 404 })
-) {
-  readonly _tag = "NotFound"
-}
+) {}
 
 /**
- * 409: the handler is still running (run request reusing its id) or already finished (event).
+ * 409: the handler is still running (run request reusing its id) or already finished (event,
+ * cancel without purge).
  *
  * @example
  * ```ts
@@ -241,11 +255,9 @@ export class NotFound extends Schema.Class<NotFound>("NotFound")(
  * @category errors
  */
 export class Conflict extends Schema.Class<Conflict>("Conflict")(
-  detail,
+  detail("Conflict"),
   HttpApiSchema.annotations({ status: 409 })
-) {
-  readonly _tag = "Conflict"
-}
+) {}
 
 /**
  * 413: the request body is larger than the server's limit.
@@ -261,11 +273,9 @@ export class Conflict extends Schema.Class<Conflict>("Conflict")(
  * @category errors
  */
 export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
-  detail,
+  detail("PayloadTooLarge"),
   HttpApiSchema.annotations({ status: 413 })
-) {
-  readonly _tag = "PayloadTooLarge"
-}
+) {}
 
 /**
  * 500: the server could not do what was asked (a run that could not start, a store failure).
@@ -281,11 +291,9 @@ export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLa
  * @category errors
  */
 export class ServerError extends Schema.Class<ServerError>("ServerError")(
-  detail,
+  detail("ServerError"),
   HttpApiSchema.annotations({ status: 500 })
-) {
-  readonly _tag = "ServerError"
-}
+) {}
 
 // -------------------------------------------------------------------------------------------------
 // parameters: strings, parsed by the handlers, so that a bad value gets the protocol's message
@@ -416,6 +424,7 @@ export class HandlersGroup extends HttpApiGroup.make("handlers")
       .addSuccess(Schema.Struct({ status: Schema.Literal("cancelled", "deleted") }))
       .addError(BadRequest)
       .addError(NotFound)
+      .addError(Conflict)
       .annotate(OpenApi.Summary, "Stop and delete handler")
   )
 {}

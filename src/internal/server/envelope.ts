@@ -55,9 +55,15 @@ const endingClasses: ReadonlySet<Event.Any> = new Set<Event.Any>([
 
 const endingTags: ReadonlySet<string> = new Set(Array.from(endingClasses, (eventClass) => eventClass._tag))
 
+/**
+ * Made by the runtime for a recovery step (`Step.catchError`) when a step has failed: a client
+ * sending one in could fake a failure.
+ */
+const runtimeOnlyTags: ReadonlySet<string> = new Set(["StepFailedEvent"])
+
 /** Lifecycle events are the runtime's to publish: a client can never send one in. */
 const isLifecycleClass = (eventClass: Event.Any): boolean =>
-  internalClasses.has(eventClass) || endingClasses.has(eventClass)
+  internalClasses.has(eventClass) || endingClasses.has(eventClass) || runtimeOnlyTags.has(eventClass._tag)
 
 /**
  * In the original these are dict-like models without declared fields: their fields travel

@@ -18,6 +18,7 @@ import type * as Workflow from "../../Workflow.js"
 import * as WorkflowError from "../../WorkflowError.js"
 import { registryOf } from "../snapshotCodec.js"
 import * as envelope from "./envelope.js"
+import * as protocol from "./protocol.js"
 import type * as runs_ from "./runs.js"
 
 /** What the handlers need. @internal */
@@ -37,6 +38,12 @@ export interface Served {
 
 const decoder = new TextDecoder()
 
+/**
+ * How much of a body past the limit is still read (and dropped) before giving up on it: to stop
+ * reading a request is to destroy it, and its socket with it, so its client would get no 413.
+ */
+const drainLimit = 1024 * 1024
+
 /** The request body as JSON, refused past the size limit even when it comes chunked. */
 const readJson = (served: Served, invalid: (message: string) => string) =>
   Effect.gen(function*() {
@@ -48,13 +55,16 @@ const readJson = (served: Served, invalid: (message: string) => string) =>
     let size = 0
     yield* Stream.runForEach(request.stream, (chunk) => {
       size += chunk.length
-      if (size > served.maxBodySize) return Effect.fail(tooLarge)
-      chunks.push(chunk)
-      return Effect.void
+      if (size <= served.maxBodySize) {
+        chunks.push(chunk)
+        return Effect.void
+      }
+      return size > served.maxBodySize + drainLimit ? Effect.fail(tooLarge) : Effect.void
     }).pipe(
       Effect.catchTag("RequestError", (error) =>
         Effect.fail(new Api.BadRequest({ detail: invalid(error.message) })))
     )
+    if (size > served.maxBodySize) return yield* Effect.fail(tooLarge)
     const bytes = new Uint8Array(size)
     let offset = 0
     for (const chunk of chunks) {
@@ -94,7 +104,10 @@ const bareResult = (record: HandlerStore.HandlerRecord): unknown => {
   return result.value
 }
 
-const answer = (record: HandlerStore.HandlerRecord, bare: boolean) => {
+const answer = (
+  record: HandlerStore.HandlerRecord,
+  bare: boolean
+): Effect.Effect<Api.HandlerData | Api.RunningHandler, Api.FailedHandler> => {
   const data = fields(record, bare ? bareResult(record) : record.result)
   switch (record.status) {
     case "running":
@@ -124,7 +137,7 @@ const findWorkflow = (served: Served, name: string, detail = "Workflow not found
 // the graph as the original's representation (`WorkflowGraph`), which the debugger draws
 // -------------------------------------------------------------------------------------------------
 
-const graphOf = (name: string, workflow: Workflow.Any) => {
+const graphOf = (workflow: Workflow.Any) => {
   const registry = registryOf(workflow)
   const producers = new Map<string, Array<string>>()
   const edges: Array<{ source: string; target: string; label: null }> = []
@@ -160,7 +173,7 @@ const graphOf = (name: string, workflow: Workflow.Any) => {
       produced_by: producers.get(tag) ?? []
     }
   })
-  return { name, nodes: [...steps, ...events], edges, description: null }
+  return { name: workflow.name, nodes: [...steps, ...events], edges, description: null }
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -188,7 +201,7 @@ const startRun = (served: Served, name: string) =>
     const input = body.start_event ?? body.kwargs ?? {}
     const decoded = envelope.decodeEvent(workflow, input, { start: true })
     if (Either.isLeft(decoded)) {
-      return yield* Effect.fail(new Api.BadRequest({ detail: `Validation error for 'start_event': ${decoded.left.message}` }))
+      return yield* Effect.fail(new Api.BadRequest({ detail: envelope.startEventDetail(decoded.left) }))
     }
     return yield* served.runs.start({
       workflowName: name,
@@ -257,7 +270,10 @@ const streamEvents = (
     const body = sse && Option.isSome(served.heartbeat)
       ? withHeartbeat(events, served.heartbeat.value)
       : events
-    return HttpServerResponse.stream(Stream.map(body, (text) => encoder.encode(text)), {
+    // An empty first chunk: Node sends a response's head with its first write, and a client
+    // waiting for a quiet run must see the 200 at once, not at the first event.
+    const bytes = Stream.concat(Stream.make(new Uint8Array(0)), Stream.map(body, (text) => encoder.encode(text)))
+    return HttpServerResponse.stream(bytes, {
       contentType: sse ? "text/event-stream; charset=utf-8" : "application/x-ndjson",
       headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
     })
@@ -315,7 +331,13 @@ const cancel = (served: Served, handlerId: string, purge: boolean) =>
       yield* live.handler.cancel
       yield* served.runs.settled(live)
     } else if (!purge) {
-      return yield* Effect.fail(new Api.NotFound({ detail: "Handler not found" }))
+      // the original answers 404 "Handler not found" for a finished handler, which GET still
+      // shows: a conflict with its state is what it is
+      return yield* Effect.fail(
+        record.status === "running"
+          ? new Api.NotFound({ detail: "Handler not found" })
+          : new Api.Conflict({ detail: `Handler '${record.handlerId}' is already ${record.status}` })
+      )
     }
     if (purge) {
       yield* Effect.orDie(served.store.remove(record.handlerId))
@@ -363,7 +385,7 @@ export const layer = (served: Served) => {
           stop: envelope.jsonSchemaOf(workflow.stop)
         })))
       .handle("representation", ({ path }) =>
-        Effect.map(findWorkflow(served, path.name), (workflow) => ({ graph: graphOf(path.name, workflow) })))
+        Effect.map(findWorkflow(served, path.name), (workflow) => ({ graph: graphOf(workflow) })))
       .handle("events", ({ path }) =>
         Effect.map(
           findWorkflow(served, path.name, `Workflow '${path.name}' not found`),
@@ -392,5 +414,5 @@ export const layer = (served: Served) => {
         Effect.flatMap(sendEvent(served, path.handler_id), (sent) => Effect.orDie(HttpServerResponse.json(sent))))
   )
 
-  return [health, workflows, handlers, events] as const
+  return [health, workflows, handlers, events, protocol.layer] as const
 }

@@ -149,7 +149,8 @@ export const make = (
           }
         }
         yield* store.append(events)
-        for (const live of settles) yield* settle(live)
+        // forked: closing one run's scope must not hold up the writes of the others
+        for (const live of settles) yield* Effect.forkIn(settle(live), serverScope)
       })
 
     // After its row: the run's scope is closed and waiters learn the row.
