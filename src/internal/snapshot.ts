@@ -129,10 +129,14 @@ export const read = (run: Run): RawSnapshot => {
   }
 }
 
+/** The run's state, encoded, now (synchronously). @internal */
+export const encode = (run: Run): Either.Either<Snapshot.Snapshot, WorkflowError.ContextSerdeError> =>
+  codec.encode(run.state.workflow, read(run), serializerOf(run.serializer))
+
 /** `handler.snapshot`: the run's state, encoded. @internal */
 export const take = (run: Run): Effect.Effect<Snapshot.Snapshot, WorkflowError.ContextSerdeError> =>
   Effect.suspend(() => {
-    const encoded = codec.encode(run.state.workflow, read(run), serializerOf(run.serializer))
+    const encoded = encode(run)
     return Either.isLeft(encoded) ? Effect.fail(encoded.left) : Effect.succeed(encoded.right)
   })
 

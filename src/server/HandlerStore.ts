@@ -10,6 +10,7 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type * as Snapshot from "../Snapshot.js"
@@ -106,32 +107,95 @@ export class HandlerStoreError extends Schema.TaggedError<HandlerStoreError>()("
 }) {}
 
 /**
+ * A run's snapshot as a store keeps it: the latest one of a handler, with a version that only
+ * grows (a write with a version not above the stored one is refused: a stale writer).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SavedSnapshot {
+  readonly handlerId: string
+  readonly runId: string
+  readonly version: number
+  readonly snapshot: Snapshot.Snapshot
+}
+
+/**
+ * What one `commit` writes together, in one transaction: events (of one run or many), then
+ * snapshots, then handler rows.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Batch {
+  readonly events?: ReadonlyArray<StoredEvent> | undefined
+  readonly snapshots?: ReadonlyArray<SavedSnapshot> | undefined
+  readonly handlers?: ReadonlyArray<HandlerRecord> | undefined
+}
+
+/**
+ * A snapshot write refused because the store holds one with the same or a newer version: another
+ * writer has moved the handler on.
+ *
+ * @example
+ * ```ts
+ * import { HandlerStore } from "effect-workflows/server"
+ *
+ * const error = new HandlerStore.StaleSnapshotError({ handlerId: "abcdefghij", version: 3, storedVersion: 4 })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StaleSnapshotError extends Schema.TaggedError<StaleSnapshotError>()("StaleSnapshotError", {
+  handlerId: Schema.String,
+  version: Schema.Number,
+  storedVersion: Schema.Number
+}) {
+  override get message(): string {
+    return `Snapshot version ${this.version} of handler ${this.handlerId} is stale: the store has version ${this.storedVersion}`
+  }
+}
+
+/**
  * The store's operations.
  *
  * @since 0.1.0
  * @category models
  */
 export interface HandlerStoreService {
+  /**
+   * Whether what it holds outlives the process: then the server writes every running handler's
+   * snapshot as it goes, and resumes the running handlers when it starts.
+   */
+  readonly durable: boolean
   /** Inserts or replaces a handler (by `handlerId`). */
   readonly put: (handler: HandlerRecord) => Effect.Effect<void, HandlerStoreError>
   readonly get: (handlerId: string) => Effect.Effect<Option.Option<HandlerRecord>, HandlerStoreError>
   /** In the order the handlers were first put. */
   readonly list: (filter: HandlerFilter) => Effect.Effect<ReadonlyArray<HandlerRecord>, HandlerStoreError>
-  /** Deletes a handler and the events of its runs. */
+  /** Deletes a handler with its snapshot and the events of its runs; their readers end. */
   readonly remove: (handlerId: string) => Effect.Effect<void, HandlerStoreError>
-  /** Appends events, of one run or many (a batch is written together). */
-  readonly append: (events: ReadonlyArray<StoredEvent>) => Effect.Effect<void, HandlerStoreError>
   /**
-   * A run's events after a sequence: those stored, then each one as it is appended. It does not
+   * Writes a batch in one transaction (the writes of many runs share it: group commit). Nothing
+   * is written when a snapshot in it is stale.
+   */
+  readonly commit: (batch: Batch) => Effect.Effect<void, HandlerStoreError | StaleSnapshotError>
+  /**
+   * A run's events after a sequence: those stored, then each one as it is committed. It does not
    * end by itself (the caller stops after the terminal event); it ends when the run's events
    * are removed.
    */
   readonly events: (runId: string, afterSequence: number) => Stream.Stream<StoredEvent, HandlerStoreError>
-  /** Keeps a handler's latest snapshot (its final state, which a continuation starts from). */
-  readonly saveSnapshot: (handlerId: string, snapshot: Snapshot.Snapshot) => Effect.Effect<void, HandlerStoreError>
-  readonly loadSnapshot: (handlerId: string) => Effect.Effect<Option.Option<Snapshot.Snapshot>, HandlerStoreError>
   /** The last sequence stored for a run, or -1. */
   readonly lastSequence: (runId: string) => Effect.Effect<number, HandlerStoreError>
+  /** A handler's latest snapshot. */
+  readonly loadSnapshot: (handlerId: string) => Effect.Effect<Option.Option<SavedSnapshot>, HandlerStoreError>
+  /**
+   * Claims the store for this process until the scope closes; fails with a clear error when
+   * another live process holds it (one server process per database).
+   */
+  readonly claim: Effect.Effect<void, HandlerStoreError, Scope.Scope>
 }
 
 /**

@@ -83,10 +83,13 @@ export const layer = <const W extends Record<string, Workflow.Any>>(
     Effect.gen(function*() {
       const store = yield* HandlerStore.HandlerStore
       const context = yield* Effect.context<never>()
+      // one server process per store: refused with a clear error when another holds it
+      yield* Effect.orDie(store.claim)
+      const workflows: ReadonlyMap<string, Workflow.Any> = new Map(Object.entries(options.workflows))
       const served: http.Served = {
-        workflows: new Map(Object.entries(options.workflows)),
+        workflows,
         store,
-        runs: yield* runs.make(store, context),
+        runs: yield* runs.make({ store, context, workflows, durable: store.durable }),
         maxBodySize: options.maxBodySize ?? 10 * 1024 * 1024,
         heartbeat: options.heartbeat === null
           ? Option.none()

@@ -25,7 +25,9 @@ describe("HandlerStore.layerMemory", () => {
       yield* put("live", "running")
       for (const id of ["a", "b", "c"]) {
         yield* put(id, "running")
-        yield* store.append([{ runId: `run-${id}`, sequence: 0, envelope: { type: "E", value: {}, qualified_name: null, types: null } }])
+        yield* store.commit({
+          events: [{ runId: `run-${id}`, sequence: 0, envelope: { type: "E", value: {}, qualified_name: null, types: null } }]
+        })
         yield* put(id, "completed")
       }
       const ids = (yield* store.list({})).map((record) => record.handlerId)

@@ -77,8 +77,8 @@ export const storeContract = (name: string, make: () => Layer.Layer<HandlerStore
       withStore((store) =>
         Effect.gen(function*() {
           expect(yield* store.lastSequence("r1")).toBe(-1)
-          yield* store.append([event("r1", 0), event("r2", 0), event("r1", 1)])
-          yield* store.append([event("r1", 2)])
+          yield* store.commit({ events: [event("r1", 0), event("r2", 0), event("r1", 1)] })
+          yield* store.commit({ events: [event("r1", 2)] })
           expect(yield* store.lastSequence("r1")).toBe(2)
           expect(yield* store.lastSequence("r2")).toBe(0)
           const after0 = yield* store.events("r1", 0).pipe(Stream.take(2), Stream.runCollect)
@@ -91,12 +91,12 @@ export const storeContract = (name: string, make: () => Layer.Layer<HandlerStore
     it.effect("a reader gets what is stored, then each event as it is appended", () =>
       withStore((store) =>
         Effect.gen(function*() {
-          yield* store.append([event("r1", 0)])
+          yield* store.commit({ events: [event("r1", 0)] })
           const reader = yield* store.events("r1", -1).pipe(Stream.take(4), Stream.runCollect, Effect.fork)
           yield* Effect.yieldNow()
-          yield* store.append([event("r1", 1)])
+          yield* store.commit({ events: [event("r1", 1)] })
           yield* Effect.yieldNow()
-          yield* store.append([event("r1", 2), event("r1", 3, "StopEvent")])
+          yield* store.commit({ events: [event("r1", 2), event("r1", 3, "StopEvent")] })
           expect(sequences(yield* Fiber.join(reader))).toEqual([0, 1, 2, 3])
         })
       ))
@@ -105,7 +105,7 @@ export const storeContract = (name: string, make: () => Layer.Layer<HandlerStore
       withStore((store) =>
         Effect.gen(function*() {
           yield* store.put(record("a"))
-          yield* store.append([event("run-a", 0)])
+          yield* store.commit({ events: [event("run-a", 0)] })
           const first = yield* Deferred.make<void>()
           const reader = yield* store.events("run-a", -1).pipe(
             Stream.tap(() => Deferred.succeed(first, undefined)),
@@ -120,16 +120,57 @@ export const storeContract = (name: string, make: () => Layer.Layer<HandlerStore
         })
       ))
 
-    it.effect("snapshots are kept per handler and removed with it", () =>
+    it.effect("snapshots: the latest per handler, versions only grow, removed with the handler", () =>
       withStore((store) =>
         Effect.gen(function*() {
           yield* store.put(record("a"))
           expect(yield* store.loadSnapshot("a")).toEqual(Option.none())
-          const snapshot = { version: 1 } as never
-          yield* store.saveSnapshot("a", snapshot)
-          expect(yield* store.loadSnapshot("a")).toEqual(Option.some(snapshot))
+          const saved = (version: number) => ({ handlerId: "a", runId: "run-a", version, snapshot: { version } as never })
+          yield* store.commit({ snapshots: [saved(1)] })
+          yield* store.commit({ snapshots: [saved(2)] })
+          expect(yield* store.loadSnapshot("a")).toEqual(Option.some(saved(2)))
           yield* store.remove("a")
           expect(yield* store.loadSnapshot("a")).toEqual(Option.none())
         })
       ))
+
+    it.effect("a stale snapshot is refused, and nothing of its batch is written", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.put(record("a"))
+          const saved = (version: number) => ({ handlerId: "a", runId: "run-a", version, snapshot: { version } as never })
+          yield* store.commit({ snapshots: [saved(3)] })
+          const error = yield* Effect.flip(
+            store.commit({
+              events: [event("run-a", 0)],
+              snapshots: [saved(3)],
+              handlers: [record("a", { status: "completed" })]
+            })
+          )
+          expect(error).toEqual(new HandlerStore.StaleSnapshotError({ handlerId: "a", version: 3, storedVersion: 3 }))
+          expect(error.message).toBe("Snapshot version 3 of handler a is stale: the store has version 3")
+          expect(yield* store.lastSequence("run-a")).toBe(-1)
+          expect(Option.map(yield* store.get("a"), (r) => r.status)).toEqual(Option.some("running"))
+          expect(Option.map(yield* store.loadSnapshot("a"), (s) => s.version)).toEqual(Option.some(3))
+        })
+      ))
+
+    it.effect("one commit writes events, snapshots and handler rows together", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.put(record("a"))
+          yield* store.commit({
+            events: [event("run-a", 0), event("run-b", 0), event("run-a", 1)],
+            snapshots: [{ handlerId: "a", runId: "run-a", version: 1, snapshot: { n: 1 } as never }],
+            handlers: [record("a", { status: "completed" }), record("b")]
+          })
+          expect(yield* store.lastSequence("run-a")).toBe(1)
+          expect(yield* store.lastSequence("run-b")).toBe(0)
+          expect((yield* store.list({})).map((r) => [r.handlerId, r.status])).toEqual([["a", "completed"], ["b", "running"]])
+          expect(Option.map(yield* store.loadSnapshot("a"), (s) => s.snapshot)).toEqual(Option.some({ n: 1 }))
+        })
+      ))
+
+    it.scoped("claim succeeds for the first holder", () =>
+      Effect.flatMap(HandlerStore.HandlerStore, (store) => store.claim).pipe(Effect.provide(make())))
   })

@@ -12,8 +12,8 @@ import type * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type * as Snapshot from "../../Snapshot.js"
 import type * as HandlerStore from "../../server/HandlerStore.js"
+import { StaleSnapshotError } from "../../server/HandlerStore.js"
 
 class RunLog {
   readonly events: Array<HandlerStore.StoredEvent> = []
@@ -62,7 +62,7 @@ export const layer = (
         const ownedRuns = new Set<string>()
         // finished handlers, oldest first (a Set keeps insertion order)
         const finished = new Set<string>()
-        const snapshots = new Map<string, Snapshot.Snapshot>()
+        const snapshots = new Map<string, HandlerStore.SavedSnapshot>()
 
         const logOf = (runId: string): RunLog => {
           let log = logs.get(runId)
@@ -124,6 +124,7 @@ export const layer = (
           })
 
         return tag.of({
+          durable: false,
           put: (record) => Effect.sync(() => put(record)),
           get: (handlerId) => Effect.sync(() => Option.fromNullable(handlers.get(handlerId))),
           list: (filter) =>
@@ -134,22 +135,35 @@ export const layer = (
               )
             ),
           remove: (handlerId) => Effect.sync(() => removeHandler(handlerId)),
-          append: (batch) =>
-            Effect.sync(() => {
+          commit: (batch) =>
+            Effect.suspend(() => {
+              for (const saved of batch.snapshots ?? []) {
+                const stored = snapshots.get(saved.handlerId)
+                if (stored !== undefined && stored.version >= saved.version) {
+                  return Effect.fail(
+                    new StaleSnapshotError({
+                      handlerId: saved.handlerId,
+                      version: saved.version,
+                      storedVersion: stored.version
+                    })
+                  )
+                }
+              }
               const touched = new Set<RunLog>()
-              for (const event of batch) {
+              for (const event of batch.events ?? []) {
                 const log = logOf(event.runId)
                 log.events.push(event)
                 touched.add(log)
               }
+              for (const saved of batch.snapshots ?? []) snapshots.set(saved.handlerId, saved)
+              for (const record of batch.handlers ?? []) put(record)
               touched.forEach((log) => log.wake())
+              return Effect.void
             }),
           events,
-          saveSnapshot: (handlerId, snapshot) =>
-            Effect.sync(() => {
-              if (handlers.has(handlerId)) snapshots.set(handlerId, snapshot)
-            }),
           loadSnapshot: (handlerId) => Effect.sync(() => Option.fromNullable(snapshots.get(handlerId))),
+          // one process holds a memory store: its own
+          claim: Effect.void,
           lastSequence: (runId) =>
             Effect.sync(() => {
               const log = logs.get(runId)
