@@ -43,6 +43,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { createRequire } from "node:module"
@@ -125,7 +126,14 @@ class ServerFailed extends Data.TaggedError("ServerFailed")<{
   }
 }
 
+class StoreUnknown extends Data.TaggedError("StoreUnknown")<{ readonly store: string }> {
+  override get message() {
+    return `unknown --store ${JSON.stringify(this.store)}: use memory, sqlite:<file> or a postgres:// URL`
+  }
+}
+
 type CliError =
+  | StoreUnknown
   | ModuleNotFound
   | TypeScriptLoaderMissing
   | ModuleLoadFailed
@@ -134,7 +142,7 @@ type CliError =
   | ServerFailed
 
 const isCliError = (u: unknown): u is CliError =>
-  u instanceof ModuleNotFound || u instanceof TypeScriptLoaderMissing || u instanceof ModuleLoadFailed ||
+  u instanceof StoreUnknown || u instanceof ModuleNotFound || u instanceof TypeScriptLoaderMissing || u instanceof ModuleLoadFailed ||
   u instanceof NothingToServe || u instanceof InvalidWorkflows || u instanceof ServerFailed
 
 // -------------------------------------------------------------------------------------------------
@@ -229,16 +237,39 @@ const urlHost = (host: string) => host.includes(":") ? `[${host}]` : host
 /** The host a browser can open: the loopback name for a server on every interface. */
 const browsable = (host: string) => host === "0.0.0.0" || host === "::" ? "localhost" : urlHost(host)
 
-const serve = (options: { readonly module: string; readonly port: number; readonly host: string }) =>
+/**
+ * The handler store a `--store` value names: `memory`, `sqlite:<file>` or a PostgreSQL URL. The
+ * durable stores' modules are loaded only when named (their drivers are optional peers).
+ */
+const storeLayer = (store: string): Effect.Effect<Layer.Layer<HandlerStore.HandlerStore, unknown>, StoreUnknown> => {
+  if (store === "memory") return Effect.succeed(HandlerStore.layerMemory())
+  if (store.startsWith("sqlite:")) {
+    const filename = store.slice("sqlite:".length)
+    return Effect.promise(() => import("../server/SqliteHandlerStore.js")).pipe(
+      Effect.map((SqliteHandlerStore) => SqliteHandlerStore.layer({ filename }))
+    )
+  }
+  if (/^postgres(ql)?:\/\//.test(store)) {
+    return Effect.promise(() => import("../server/PgHandlerStore.js")).pipe(
+      Effect.map((PgHandlerStore) => PgHandlerStore.layer({ url: Redacted.make(store) }))
+    )
+  }
+  return Effect.fail(new StoreUnknown({ store }))
+}
+
+const serve = (
+  options: { readonly module: string; readonly port: number; readonly host: string; readonly store: string }
+) =>
   Effect.gen(function*() {
     const { host, module, port } = options
+    const store = yield* storeLayer(options.store)
     const what = yield* toServed(module, yield* importModule(module))
     const app: Layer.Layer<never, unknown, ServerRequirements> = what._tag === "Layer"
       ? what.layer as Layer.Layer<never, unknown, ServerRequirements>
       : WorkflowServer.layer({ workflows: what.workflows }) as Layer.Layer<never, never, ServerRequirements>
     const context = yield* Layer.build(
       app.pipe(
-        Layer.provide(HandlerStore.layerMemory()),
+        Layer.provide(store),
         Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host }))
       )
     ).pipe(Effect.mapError((cause) => new ServerFailed({ address: `${urlHost(host)}:${port}`, cause })))
@@ -288,7 +319,20 @@ const hostOption = Options.text("host").pipe(
   Options.withDescription("The interface to listen on. Default: 0.0.0.0 (every interface).")
 )
 
-const serveCommand = Command.make("serve", { module: moduleArg, port: portOption, host: hostOption }, serve).pipe(
+const storeOption = Options.text("store").pipe(
+  Options.withDefault("memory"),
+  Options.withDescription(
+    "Where handlers and their events are kept: `memory` (the default; lost when the server stops), " +
+      "`sqlite:<file>` (created if missing), or a PostgreSQL URL (`postgres://user@host:port/db`). With SQLite " +
+      "or PostgreSQL a restarted server resumes the runs that were going. One server process per database."
+  )
+)
+
+const serveCommand = Command.make(
+  "serve",
+  { module: moduleArg, port: portOption, host: hostOption, store: storeOption },
+  serve
+).pipe(
   Command.withDescription(
     "Serve the workflows a module exports over HTTP (the LlamaIndex workflow server protocol), " +
       "with the Workflow Debugger at / and the API docs at /docs."

@@ -76,7 +76,7 @@ export const layer = <const W extends Record<string, Workflow.Any>>(
   options: Options<W>
 ): Layer.Layer<
   never,
-  never,
+  HandlerStore.HandlerStoreError,
   HttpServer.HttpServer | HandlerStore.HandlerStore | Requirements<W> | HttpRouter.HttpRouter.DefaultServices
 > => {
   const routes = Layer.unwrapScoped(
@@ -84,7 +84,7 @@ export const layer = <const W extends Record<string, Workflow.Any>>(
       const store = yield* HandlerStore.HandlerStore
       const context = yield* Effect.context<never>()
       // one server process per store: refused with a clear error when another holds it
-      yield* Effect.orDie(store.claim)
+      yield* store.claim
       const workflows: ReadonlyMap<string, Workflow.Any> = new Map(Object.entries(options.workflows))
       const served: http.Served = {
         workflows,
@@ -129,7 +129,7 @@ export const layerNode = <const W extends Record<string, Workflow.Any>>(
     readonly host?: string | undefined
     readonly store?: Layer.Layer<HandlerStore.HandlerStore> | undefined
   }
-): Layer.Layer<never, HttpServerError.ServeError, Requirements<W>> =>
+): Layer.Layer<never, HttpServerError.ServeError | HandlerStore.HandlerStoreError, Requirements<W>> =>
   layer(options).pipe(
     Layer.provide(options.store ?? HandlerStore.layerMemory()),
     Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "0.0.0.0" }))

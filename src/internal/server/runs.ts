@@ -299,11 +299,14 @@ export const make = (options: {
         const fail = (error: string) =>
           Effect.flatMap(isoNow, (now) =>
             store.put({ ...record, status: "failed", error, updatedAt: now, completedAt: now, result: null }))
-        const saved = yield* store.loadSnapshot(record.handlerId)
+        // a row the store cannot read (a truncated document) ends the handler, not the server
+        const loaded = yield* Effect.exit(store.loadSnapshot(record.handlerId))
+        if (Exit.isFailure(loaded)) return yield* fail(`cannot resume: ${errorMessage(Cause.squash(loaded.cause))}`)
+        const saved = loaded.value
         if (Option.isNone(saved) || saved.value.runId !== record.runId) {
           return yield* fail("handler crashed before persisting any state; cannot resume")
         }
-        if (!saved.value.snapshot.isRunning) {
+        if (saved.value.snapshot === null || typeof saved.value.snapshot !== "object" || !saved.value.snapshot.isRunning) {
           return yield* fail("handler's run had ended but its row was not updated; cannot resume")
         }
         const live = yield* makeLive({
