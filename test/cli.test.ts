@@ -12,6 +12,8 @@ import { Workflow } from "effect-workflows"
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { readdirSync } from "node:fs"
 import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -243,7 +245,10 @@ describe("examples/server.ts (npm start)", () => {
   it.scopedLive("serves every example's workflows; a human-in-the-loop run is answered over HTTP", (): Test =>
     Effect.gen(function*() {
       const port = yield* freePort
-      const running = yield* start("npx", ["tsx", "examples/server.ts"], { PORT: String(port) })
+      const running = yield* start("npx", ["tsx", "examples/server.ts"], {
+        PORT: String(port),
+        WORKFLOWS_DB: path.join(os.tmpdir(), `effect-workflows-cli-${process.pid}-${port}.db`)
+      })
       yield* waitFor(running, /^ {2}docs: +http:\/\/localhost:\d+\/docs$/m)
       expect(running.stdout()).toContain(`on http://localhost:${port}\n`)
       expect(running.stdout()).toContain(`  debugger:  http://localhost:${port}/\n`)

@@ -13,6 +13,11 @@ export * as HandlerStore from "./HandlerStore.js"
 /**
  * @since 0.1.0
  */
+export * as SqlHandlerStore from "./SqlHandlerStore.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as WorkflowApi from "./WorkflowApi.js"
 
 /**

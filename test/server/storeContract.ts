@@ -171,6 +171,60 @@ export const storeContract = (name: string, make: () => Layer.Layer<HandlerStore
         })
       ))
 
+    it.effect("a reader of a run with no events and no handler ends at once", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          expect(sequences(yield* Stream.runCollect(store.events("unknown", -1)))).toEqual([])
+        })
+      ))
+
+    it.effect("a reader of a handler's run with no events yet gets them as they are committed", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.put(record("a"))
+          const reader = yield* store.events("run-a", -1).pipe(Stream.take(3), Stream.runCollect, Effect.fork)
+          yield* Effect.yieldNow()
+          yield* store.commit({ events: [event("run-a", 0)] })
+          yield* Effect.yieldNow()
+          yield* store.commit({ events: [event("run-a", 1), event("run-a", 2, "StopEvent")] })
+          expect(sequences(yield* Fiber.join(reader))).toEqual([0, 1, 2])
+        })
+      ))
+
+    it.effect("remove deletes the events of every run the handler has had", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.put(record("a", { runId: "run-1" }))
+          yield* store.commit({ events: [event("run-1", 0), event("run-1", 1)] })
+          // a continuation: a new run under the same handler id
+          yield* store.put(record("a", { runId: "run-2" }))
+          yield* store.commit({ events: [event("run-2", 0)] })
+          yield* store.put(record("b"))
+          yield* store.commit({ events: [event("run-b", 0)] })
+          yield* store.remove("a")
+          expect(yield* store.lastSequence("run-1")).toBe(-1)
+          expect(yield* store.lastSequence("run-2")).toBe(-1)
+          expect(yield* store.lastSequence("run-b")).toBe(0)
+          expect((yield* store.list({})).map((r) => r.handlerId)).toEqual(["b"])
+        })
+      ))
+
+    it.effect("handler rows a commit writes keep the order of their first put", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.commit({ handlers: [record("b"), record("a")] })
+          yield* store.put(record("c"))
+          yield* store.commit({ handlers: [record("a", { status: "completed" }), record("d")] })
+          yield* store.put(record("b", { status: "failed", error: "boom" }))
+          expect((yield* store.list({})).map((r) => [r.handlerId, r.status])).toEqual([
+            ["b", "failed"],
+            ["a", "completed"],
+            ["c", "running"],
+            ["d", "running"]
+          ])
+        })
+      ))
+
     it.scoped("claim succeeds for the first holder", () =>
       Effect.flatMap(HandlerStore.HandlerStore, (store) => store.claim).pipe(Effect.provide(make())))
   })
