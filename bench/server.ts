@@ -1,6 +1,6 @@
 /**
- * The `server` shape: runs through HTTP on the in-memory handler store. Ours only (the peer has
- * no server).
+ * The `server` shape: runs through HTTP on each handler store (memory, SQLite, PostgreSQL). Ours
+ * only (the peer has no server).
  *
  * The server (WorkflowServer.layer on a Node HTTP server, loopback, a free port) and the clients
  * (the global `fetch`, keep-alive) share this process, so the figures include both sides on one
@@ -14,11 +14,17 @@
  */
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Layer, Redacted, Scope } from "effect"
+import * as fs from "node:fs"
 import { createServer } from "node:http"
+import * as os from "node:os"
+import * as path from "node:path"
 // Imported by path, not by package name: the benchmark runs the compiled output (see run.ts).
 import { Event, Step, Workflow } from "../src/index.js"
 import { HandlerStore, WorkflowServer } from "../src/server/index.js"
+import * as PgHandlerStore from "../src/server/PgHandlerStore.js"
+import * as SqliteHandlerStore from "../src/server/SqliteHandlerStore.js"
+import { startPostgres } from "../test/utils/postgres.js"
 import { Link, Link2 } from "./events.js"
 import { machine } from "./harness.js"
 
@@ -31,12 +37,14 @@ const chain = Workflow.make({
   ]
 })
 
-const start = async (): Promise<{ readonly base: string; readonly close: () => Promise<void> }> => {
+type Store = Layer.Layer<HandlerStore.HandlerStore, unknown>
+
+const start = async (store: Store): Promise<{ readonly base: string; readonly close: () => Promise<void> }> => {
   const scope = Effect.runSync(Scope.make())
   const context = await Effect.runPromise(
     Layer.buildWithScope(
       WorkflowServer.layer({ workflows: { chain } }).pipe(
-        Layer.provideMerge(HandlerStore.layerMemory()),
+        Layer.provideMerge(store),
         Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
       ),
       scope
@@ -80,9 +88,8 @@ const byClients = async (base: string, runs: number, clients: number) => {
   return { clients, runs, runsPerSecond: Math.round(runs / seconds), medianLatencyMs: quantile(latencies, 0.5) }
 }
 
-/** @internal */
-export const serverShape = async (runs: number) => {
-  const server = await start()
+const measureStore = async (name: string, store: Store, runs: number) => {
+  const server = await start(store)
   try {
     for (let i = 0; i < 200; i++) await oneRun(server.base) // warm-up
     const latencies: Array<number> = []
@@ -91,15 +98,50 @@ export const serverShape = async (runs: number) => {
     const concurrent16 = await byClients(server.base, runs * 2, 16)
     const concurrent64 = await byClients(server.base, runs * 2, 64)
     return {
-      shape: "server",
-      description: "runs through HTTP on the memory store: run-nowait, then the run's NDJSON event stream to its end",
-      machine: machine(),
-      store: "memory",
+      store: name,
       sequential: { runs, medianLatencyMs: quantile(latencies, 0.5), p95LatencyMs: quantile(latencies, 0.95) },
       concurrent16,
       concurrent64
     }
   } finally {
     await server.close()
+  }
+}
+
+/**
+ * The memory store, SQLite (a temp file) and PostgreSQL (a temporary server started as the
+ * tests do, where its binaries exist). `persistencePerStepMs`: the median latency of one run on
+ * the store minus on memory, over the 3 steps of a run.
+ *
+ * @internal
+ */
+export const serverShape = async (runs: number) => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "effect-workflows-bench-"))
+  const postgres = await startPostgres()
+  try {
+    const stores: Array<[string, Store]> = [
+      ["memory", HandlerStore.layerMemory()],
+      ["sqlite", SqliteHandlerStore.layer({ filename: path.join(folder, "bench.db") })]
+    ]
+    if (postgres.available) stores.push(["postgres", PgHandlerStore.layer({ url: Redacted.make(postgres.url) })])
+    const results = []
+    for (const [name, store] of stores) results.push(await measureStore(name, store, runs))
+    const memory = results[0]!
+    return {
+      shape: "server",
+      description: "runs of a 3-step workflow through HTTP: run-nowait, then the run's NDJSON event stream to its end",
+      machine: machine(),
+      stores: results.map((result) => ({
+        ...result,
+        persistencePerStepMs: Math.round(
+          ((result.sequential.medianLatencyMs - memory.sequential.medianLatencyMs) / 3) * 1000
+        ) / 1000,
+        throughput64OverMemory: Math.round((result.concurrent64.runsPerSecond / memory.concurrent64.runsPerSecond) * 100) /
+          100
+      }))
+    }
+  } finally {
+    await postgres.stop()
+    fs.rmSync(folder, { recursive: true, force: true })
   }
 }
