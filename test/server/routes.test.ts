@@ -1172,4 +1172,39 @@ describe("bad input", () => {
       controller.abort()
       await post(base, `/handlers/${id}/cancel`)
     }))
+
+  it.live("the OpenAPI document and its docs page, both from the HttpApi definition", () =>
+    withServer(async (base) => {
+      const document = await get(base, "/openapi.json")
+      expect(document.status).toBe(200)
+      expect(document.body.info.title).toBe("Workflows API")
+      const operations = Object.entries(document.body.paths as Record<string, Record<string, { summary?: string }>>)
+        .flatMap(([route, methods]) => Object.entries(methods).map(([method, operation]) => `${method.toUpperCase()} ${route} ${operation.summary}`))
+        .sort()
+      expect(operations).toEqual([
+        "GET /events/{handler_id} Stream workflow events",
+        "GET /handlers Get handlers",
+        "GET /handlers/{handler_id} Get workflow handler",
+        "GET /health Health check",
+        "GET /results/{handler_id} Get workflow result (deprecated)",
+        "GET /workflows List workflows",
+        "GET /workflows/{name}/events List workflow events",
+        "GET /workflows/{name}/representation Get the representation of the workflow",
+        "GET /workflows/{name}/schema Get JSON schema for start event",
+        "POST /events/{handler_id} Send event to workflow",
+        "POST /handlers/{handler_id}/cancel Stop and delete handler",
+        "POST /workflows/{name}/run Run workflow (wait)",
+        "POST /workflows/{name}/run-nowait Run workflow (no-wait)"
+      ])
+      // the handler route documents its answers: 200, 202 running, 500 failed, 404 (and the
+      // platform's 400 for a path that does not decode)
+      expect(Object.keys(document.body.paths["/handlers/{handler_id}"].get.responses).sort()).toEqual(["200", "202", "400", "404", "500"])
+      const docs = await fetch(`${base}/docs`)
+      expect(docs.status).toBe(200)
+      expect(docs.headers.get("content-type")).toContain("text/html")
+      const page = await docs.text()
+      expect(page).toContain("<title>Workflows API</title>")
+      // the page's script is inline, not from a CDN
+      expect(page).not.toMatch(/<script[^>]+src="https?:/)
+    }))
 })
