@@ -42,7 +42,8 @@ const program = Effect.gen(function*() {
   // built: the server is listening and answering
   yield* Layer.build(WorkflowServer.layerNode({ workflows, port, store }).pipe(Layer.provide(LlmLive)))
   const names = Object.keys(workflows)
-  yield* Console.log(`Serving ${names.length} example workflows on http://localhost:${port} (handlers in ${database})`)
+  yield* Console.log(`Serving ${names.length} example workflows on http://localhost:${port}`)
+  yield* Console.log(`  handlers:  ${database} (SQLite)`)
   yield* Console.log(`  workflows: ${names.join(", ")}`)
   yield* Console.log(`  debugger:  http://localhost:${port}/`)
   yield* Console.log(`  docs:      http://localhost:${port}/docs`)

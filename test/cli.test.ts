@@ -174,17 +174,19 @@ const readToEnd = (reader: ReadableStreamDefaultReader<Uint8Array>) => readUntil
 type Test = Effect.Effect<void, unknown, Scope.Scope>
 
 describe("effect-workflows (the CLI)", () => {
-  it.live("--help documents serve, --port and --host", () =>
+  it.live("--help documents serve, --port, --host and --store", () =>
     Effect.gen(function*() {
       const outcome = yield* runCli(["--help"])
       expect(outcome.exitCode).toBe(0)
       const help = stripAnsi(outcome.stdout)
-      expect(help).toContain("serve [--port integer] [--host text] <module>")
+      expect(help).toContain("serve [--port integer] [--host text] [--store text] <module>")
       const serveHelp = stripAnsi((yield* runCli(["serve", "--help"])).stdout)
       expect(serveHelp).toContain("--port integer")
       expect(serveHelp).toContain("PORT environment variable, else 8080")
       expect(serveHelp).toContain("--host text")
       expect(serveHelp).toContain("<module>")
+      expect(serveHelp).toContain("--store text")
+      expect(serveHelp).toContain("`sqlite:<file>`")
     }), 60_000)
 
   it.scopedLive("serve: every exported workflow under its export name", (): Test =>
