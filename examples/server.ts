@@ -17,6 +17,7 @@ import { askingWorkflow, pausableWorkflow, waitingWorkflow } from "./human-in-th
 import { jokes } from "./quickstart.js"
 import { LlmLive, queries, writer } from "./resources-as-layers.js"
 import { approvalWorkflow, flakyWorkflow, slowWorkflow } from "./retries-and-timeouts.js"
+import { research } from "./tracing.js"
 import { greeter } from "./typed-state.js"
 
 /** Served under their own names: `/workflows/jokes`, `/workflows/word-count`, ... */
@@ -31,7 +32,8 @@ const workflows = {
   [approvalWorkflow.name]: approvalWorkflow,
   [writer.name]: writer,
   [queries.name]: queries,
-  [greeter.name]: greeter
+  [greeter.name]: greeter,
+  [research.name]: research
 }
 
 const program = Effect.gen(function*() {

@@ -176,6 +176,69 @@ export class HumanResponseEvent extends Schema.TaggedClass<HumanResponseEvent>()
   payload: Schema.optional(Schema.Unknown)
 }) {}
 
+/**
+ * What a `Step.catchError` handler receives when a step it covers has failed for good (its
+ * retries exhausted): the step's name, the event it failed on, its error, the number of
+ * executions, the Clock time from the first attempt's start to the last failure, and the Clock
+ * time of the last failure (epoch millis). It is routed to the handler only, never published.
+ *
+ * `error` is the step's own error, or for a step that died (threw, or returned a value that is
+ * not one of its events) a `WorkflowError.WorkflowRuntimeError` naming the step whose `cause`
+ * is the defect. In a snapshot it is written as JSON: a JSON value as itself, anything else as
+ * `{ _tag?, message, ...its JSON fields }`, so a handler resumed from a snapshot gets that
+ * plain object (its `_tag` still matches).
+ *
+ * @example
+ * ```ts
+ * import { Event } from "effect-workflows"
+ *
+ * const failed = new Event.StepFailedEvent({
+ *   stepName: "fetch",
+ *   inputEvent: new Event.StartEvent({ input: "x" }),
+ *   error: "unavailable",
+ *   attempts: 3,
+ *   elapsedSeconds: 7,
+ *   failedAt: 1_700_000_007_000
+ * })
+ * failed.stepName // "fetch"
+ * ```
+ *
+ * @since 0.1.0
+ * @category built-in events
+ */
+export class StepFailedEvent extends Schema.TaggedClass<StepFailedEvent>()("StepFailedEvent", {
+  stepName: Schema.String,
+  inputEvent: Schema.declare((u: unknown): u is AnyEvent => isEvent(u), {
+    identifier: "Event",
+    jsonSchema: { type: "object", required: ["_tag"], properties: { _tag: { type: "string" } } }
+  }),
+  error: Schema.Unknown,
+  attempts: Schema.Number,
+  elapsedSeconds: Schema.Number,
+  failedAt: Schema.Number
+}) {}
+
+/**
+ * A `StepFailedEvent` whose `error` and `inputEvent` have the types of the steps a handler
+ * covers: what the body of `Step.catchError` receives (see `Step.CaughtError` and
+ * `Step.CaughtInput`).
+ *
+ * @example
+ * ```ts
+ * import { Event } from "effect-workflows"
+ *
+ * const describe = (failed: Event.StepFailed<"boom", Event.StartEvent>) =>
+ *   `${failed.stepName} failed with ${failed.error} on ${String(failed.inputEvent.input)}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category built-in events
+ */
+export interface StepFailed<E = unknown, In extends AnyEvent = AnyEvent> extends StepFailedEvent {
+  readonly error: E
+  readonly inputEvent: In
+}
+
 // -------------------------------------------------------------------------------------------------
 // lifecycle events
 // -------------------------------------------------------------------------------------------------

@@ -46,13 +46,16 @@ export interface Node {
 }
 
 /**
- * An edge: event → step for an accepted event, step → event for an emitted one.
+ * An edge: event → step for an accepted event, step → event for an emitted one, and step →
+ * handler step (`kind: "catch"`) from each step to the `Step.catchError` handler that receives
+ * its failures (a handler's own `StepFailedEvent` input is drawn as these edges only).
  *
  * @example
  * ```ts
  * import type { Graph } from "effect-workflows"
  *
  * const edge: Graph.Edge = { source: "event:StartEvent", target: "step:draft" }
+ * const onFailure: Graph.Edge = { source: "step:draft", target: "step:recover", kind: "catch" }
  * ```
  *
  * @since 0.1.0
@@ -61,6 +64,8 @@ export interface Node {
 export interface Edge {
   readonly source: string
   readonly target: string
+  /** `catch`: the source step's failures, once its retries are exhausted, go to the target handler. */
+  readonly kind?: "catch"
 }
 
 /**
@@ -102,7 +107,8 @@ export const representation: (self: Workflow.Any) => WorkflowGraph = internal.re
 
 /**
  * The workflow as a Mermaid `flowchart TD`: steps as rectangles, events as stadiums, with the
- * start, stop and external events styled by the classes `start`, `stop` and `external`.
+ * start, stop and external events styled by the classes `start`, `stop` and `external`; a
+ * dotted edge labelled "on failure" goes from each step to its `Step.catchError` handler.
  *
  * @example
  * ```ts
@@ -120,7 +126,8 @@ export const representation: (self: Workflow.Any) => WorkflowGraph = internal.re
 export const toMermaid: (self: Workflow.Any) => string = internal.toMermaid
 
 /**
- * The workflow as a Graphviz DOT `digraph`: steps as boxes, events as ellipses.
+ * The workflow as a Graphviz DOT `digraph`: steps as boxes, events as ellipses; a dashed edge
+ * labelled "on failure" goes from each step to its `Step.catchError` handler.
  *
  * @example
  * ```ts
@@ -146,11 +153,19 @@ export const toDot: (self: Workflow.Any) => string = internal.toDot
  *   schema (if any) identical to the workflow's; known `skipGraphChecks` names.
  * - At least one step; the start class accepted by some step, the stop class emitted by some
  *   step (`WorkflowConfigurationError`).
- * - No step accepts the stop class; every consumed event is produced (except the start class
- *   and `HumanResponseEvent`); every produced event is consumed (except the stop class,
- *   `InputRequiredEvent` and `HumanResponseEvent`).
- * - Graph checks `reachability`, `terminal_event`, `dead_end`, less the skipped ones
- *   (`WorkflowValidationError` "Graph validation failed: ...").
+ * - No step accepts the stop class; every consumed event is produced (except the start class,
+ *   `HumanResponseEvent` and `StepFailedEvent`); every produced event is consumed (except the
+ *   stop class, `InputRequiredEvent` and `HumanResponseEvent`).
+ * - The `Step.catchError` handlers, every finding in one `WorkflowValidationError` (joined by
+ *   "\n"): "Only one wildcard Step.catchError handler is allowed per workflow, found 2: a, b";
+ *   "Step.catchError handler 'h': forSteps must be undefined or a list of step names";
+ *   "Step.catchError handler 'h' lists unknown step 'x' in forSteps."; "Step.catchError
+ *   handler 'h' cannot cover another handler step 'x'."; "Step 'x' is claimed by two
+ *   Step.catchError handlers: 'h1' and 'h2'."; "Step.catchError handler 'h' has
+ *   maxRecoveries=0; must be an integer >= 1."
+ * - Graph checks `reachability` (from the start class, `HumanResponseEvent` and the error
+ *   handlers), `terminal_event`, `dead_end`, less the skipped ones (`WorkflowValidationError`
+ *   "Graph validation failed: ...").
  *
  * @example
  * ```ts

@@ -1,7 +1,10 @@
 /**
- * A run as a versioned JSON document: its id, workflow, state, queues (with retry bookkeeping),
- * in-flight events, collect buffers, waiters and stream position. Events are stored encoded with
- * their own Schema; `Workflow.resume` decodes them through the workflow's own event registry.
+ * A run as a versioned JSON document: its id, workflow, state, queues (with retry bookkeeping
+ * and the `Step.catchError` recovery counts of each event's lineage), in-flight events, collect
+ * buffers, waiters and stream position. Events are stored encoded with their own Schema;
+ * `Workflow.resume` decodes them through the workflow's own event registry. A `StepFailedEvent`
+ * has its input event encoded the same way and its `error` as JSON (a JSON value as itself,
+ * anything else as `{ _tag?, message, ...its JSON fields }`).
  *
  * @since 0.1.0
  */
@@ -82,6 +85,11 @@ export interface AttemptSnapshot {
    * buffer id: its next execution gets the same set again. Absent when there are none.
    */
   readonly taken?: { readonly [bufferId: string]: ReadonlyArray<EncodedEvent> }
+  /**
+   * How many times each `Step.catchError` handler has recovered the lineage this event follows
+   * from, by handler name. Absent when none has (and in documents written before it existed).
+   */
+  readonly recoveries?: { readonly [handler: string]: number }
 }
 
 /**
@@ -354,6 +362,10 @@ const AttemptSnapshot_: Schema.Schema<AttemptSnapshot> = Schema.Struct({
   retryAt: Millis,
   taken: Schema.optionalWith(
     Schema.Record({ key: Schema.String, value: array(EncodedEvent_) }).annotations(expecting("an object")),
+    { exact: true }
+  ),
+  recoveries: Schema.optionalWith(
+    Schema.Record({ key: Schema.String, value: NonNegativeInt }).annotations(expecting("an object")),
     { exact: true }
   )
 }).annotations(expecting("an object"))

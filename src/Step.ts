@@ -14,9 +14,10 @@ import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Types from "effect/Types"
-import type * as Event from "./Event.js"
+import * as Event from "./Event.js"
 import type * as StateStore from "./StateStore.js"
 import type * as WorkflowContext from "./WorkflowContext.js"
+import type * as WorkflowError from "./WorkflowError.js"
 
 /**
  * @example
@@ -175,6 +176,8 @@ export interface Step<Name extends string, In, Out, E, R, Pub = never> extends P
   readonly timeout: Option.Option<Duration.Duration>
   /** The state schema the step was declared with, if any. */
   readonly state: Option.Option<Schema.Schema<any, any, never>>
+  /** For a handler made with `catchError`: the steps it covers and its `maxRecoveries`. */
+  readonly catchError: Option.Option<CatchError>
   /**
    * The step's body, with its per-attempt timeout and provided layers applied. It needs the
    * `WorkflowContext` service, which the run provides.
@@ -418,6 +421,7 @@ export const make = <
     retry: Option.fromNullable(options.retry),
     timeout,
     state: Option.fromNullable(options.state),
+    catchError: Option.none(),
     body: run
   })
 }
@@ -513,3 +517,237 @@ export const provide: {
       body: (event, ctx) => Effect.provide(self.body(event, ctx), layer) as any
     })
 )
+
+// -------------------------------------------------------------------------------------------------
+// error recovery
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * What makes a step an error handler (`Step.catchError`): the names of the steps it covers
+ * (`None`: every step no other handler claims, the single wildcard handler) and how many times
+ * it may recover one lineage of events.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import type { Step } from "effect-workflows"
+ *
+ * const config: Step.CatchError = { forSteps: Option.some(["fetch"]), maxRecoveries: 2 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CatchError {
+  readonly forSteps: Option.Option<ReadonlyArray<string>>
+  readonly maxRecoveries: number
+}
+
+/**
+ * The steps a handler covers: their names, or the steps themselves (then the handler's event
+ * has their error and input types).
+ *
+ * @example
+ * ```ts
+ * import type { Step } from "effect-workflows"
+ *
+ * const covered: Step.Covered = ["fetch", "parse"]
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Covered = ReadonlyArray<string | Any>
+
+/**
+ * The options of `Step.catchError`: `Step.make`'s, less `on` (a handler accepts
+ * `Event.StepFailedEvent`), plus `forSteps` and `maxRecoveries`.
+ *
+ * @example
+ * ```ts
+ * import { Event } from "effect-workflows"
+ * import type { StateStore, Step } from "effect-workflows"
+ *
+ * const options: Step.CatchErrorOptions<readonly ["fetch"], readonly [typeof Event.StopEvent], never,
+ *   StateStore.DictState, undefined> = { forSteps: ["fetch"], maxRecoveries: 2, emits: [Event.StopEvent] }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CatchErrorOptions<
+  C extends Covered | undefined,
+  Emits extends ReadonlyArray<Event.Any>,
+  E,
+  S,
+  T extends Duration.DurationInput | undefined
+> extends Omit<Options<typeof Event.StepFailedEvent, Emits, E, S, T>, "on"> {
+  /**
+   * The steps covered, by name or as step values. Omitted: the wildcard handler, covering
+   * every step that no other handler lists (never another handler).
+   */
+  readonly forSteps?: C
+  /**
+   * How many times the handler may recover one lineage (default 1): a recovery counts for the
+   * events that follow from it (returned or sent by the handler and by the steps after it), so
+   * a loop of failure and recovery stops there, and the run fails.
+   */
+  readonly maxRecoveries?: number | undefined
+}
+
+/**
+ * The type of `error` a handler covering `C` receives: the union of the covered steps' errors
+ * and `WorkflowError.WorkflowRuntimeError` (a covered step that died) when `C` lists steps;
+ * `unknown` for the wildcard or when `C` names a step by its name.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * const fetch = Step.make("fetch", { on: Event.StartEvent }, () => Effect.fail("unavailable" as const))
+ * type E = Step.CaughtError<readonly [typeof fetch]> // "unavailable" | WorkflowError.WorkflowRuntimeError
+ * type U = Step.CaughtError<readonly ["fetch"]> // unknown
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type CaughtError<C> = [C] extends [ReadonlyArray<infer S>]
+  ? [Extract<S, string>] extends [never] ? ErrorOf<S> | WorkflowError.WorkflowRuntimeError : unknown
+  : unknown
+
+/**
+ * The type of `inputEvent` a handler covering `C` receives: the covered steps' input events
+ * when `C` lists steps, any event otherwise.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * const fetch = Step.make("fetch", { on: Event.StartEvent }, () => Effect.void)
+ * type In = Step.CaughtInput<readonly [typeof fetch]> // Event.StartEvent
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type CaughtInput<C> = [C] extends [ReadonlyArray<infer S>]
+  ? [Extract<S, string>] extends [never] ? InputOf<S> : Event.AnyEvent
+  : Event.AnyEvent
+
+/**
+ * The input event type of a step.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * const echo = Step.make("echo", { on: Event.StartEvent }, () => Effect.void)
+ * type In = Step.InputOf<typeof echo> // Event.StartEvent
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type InputOf<S> = S extends Step<any, infer In, any, any, any, any> ? In : never
+
+const normalizeCovered = (forSteps: unknown): Option.Option<ReadonlyArray<string>> => {
+  if (forSteps === undefined || forSteps === null) return Option.none()
+  // anything else than an array of names and steps is kept as it is, for validation to report
+  if (!Array.isArray(forSteps)) return Option.some(forSteps as unknown as ReadonlyArray<string>)
+  return Option.some(forSteps.map((covered) => isStep(covered) ? covered.name : covered))
+}
+
+/**
+ * Defines an error handler: a step that receives an `Event.StepFailedEvent` when a step it
+ * covers has failed for good (its retries exhausted), and may return an event that continues
+ * the run (the counterpart of the original's `@catch_error`).
+ *
+ * **Details**
+ * - `forSteps` lists the covered steps, by name or as step values (then `failed.error` and
+ *   `failed.inputEvent` are typed: the steps' errors and `WorkflowError.WorkflowRuntimeError`
+ *   for a step that died, and their input events). Without it the handler is the wildcard: it
+ *   covers every step that no other handler lists. A handler never covers a handler: one that
+ *   fails fails the run with its own error (`WorkflowFailedEvent.stepName` is the handler's).
+ * - `maxRecoveries` (default 1) bounds the recoveries of one lineage: the counts go with the
+ *   events that follow a recovery (returned, or sent with `ctx.sendEvent`), so a step that
+ *   fails again on an event that follows from the handler's answer is recovered at most
+ *   `maxRecoveries` times; after that the run fails as if there were no handler.
+ * - A step interrupted, and the run's timeout or cancellation, never reach a handler.
+ * - The body is a step body as in `Step.make`: `emits` is checked, `retry`, `timeout`,
+ *   `workers` and `state` work the same way. The recovery counts are part of a snapshot.
+ * - `Workflow.validate` checks the handlers (all messages in one `WorkflowValidationError`,
+ *   joined by "\n"): one wildcard at most, `forSteps` naming known steps that are not
+ *   handlers, no step claimed by two handlers, `maxRecoveries` an integer >= 1.
+ *
+ * @example
+ * ```ts
+ * import { Data, Effect, Schedule } from "effect"
+ * import { Event, Step, Workflow } from "effect-workflows"
+ *
+ * class Unavailable extends Data.TaggedError("Unavailable")<{}> {}
+ *
+ * const fetch = Step.make("fetch", { on: Event.StartEvent, emits: [Event.StopEvent], retry: Schedule.recurs(2) },
+ *   () => Effect.fail(new Unavailable()))
+ * const fallback = Step.catchError("fallback", { forSteps: [fetch], emits: [Event.StopEvent] }, (failed) =>
+ *   // failed.error: Unavailable | WorkflowError.WorkflowRuntimeError
+ *   Effect.succeed(new Event.StopEvent({ result: `cached (${failed.stepName}: ${failed.error._tag})` })))
+ *
+ * const wf = Workflow.make({ name: "fetch", steps: [fetch, fallback] })
+ * // Workflow.run(wf) succeeds with "cached (fetch: Unavailable)" after 3 attempts
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const catchError = <
+  const Name extends string,
+  const C extends Covered | undefined = undefined,
+  const Emits extends ReadonlyArray<Event.Any> = readonly [],
+  E = never,
+  R = never,
+  S = StateStore.DictState,
+  T extends Duration.DurationInput | undefined = undefined,
+  A = never
+>(
+  name: Name,
+  options: CatchErrorOptions<C, Emits, E, S, T>,
+  body: (
+    failed: Event.StepFailed<CaughtError<C>, CaughtInput<C>>,
+    ctx: WorkflowContext.WorkflowContext<S>
+  ) => Effect.Effect<CheckEmitted<A, Event.InstanceOf<Emits>>, E, R>
+): Step<
+  Name,
+  Event.StepFailedEvent,
+  Event.InstanceOf<Emits>,
+  E | (undefined extends T ? never : Cause.TimeoutException),
+  Exclude<R, WorkflowContext.WorkflowContext<any> | WorkflowContext.Publishes<any>>,
+  WorkflowContext.Published<R> | Extract<Event.InstanceOf<Emits>, { readonly _tag: "InputRequiredEvent" }>
+> => {
+  const { forSteps, maxRecoveries, ...stepOptions } = options
+  const step = make(name, { ...stepOptions, on: Event.StepFailedEvent }, body as any)
+  return makeStep({
+    ...step,
+    catchError: Option.some({ forSteps: normalizeCovered(forSteps), maxRecoveries: maxRecoveries ?? 1 })
+  }) as any
+}
+
+/**
+ * Whether a step is an error handler made with `catchError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Event, Step } from "effect-workflows"
+ *
+ * const handler = Step.catchError("recover", {}, () => Effect.void)
+ * Step.isErrorHandler(handler) // true
+ * ```
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isErrorHandler = (step: Any): boolean => Option.isSome(step.catchError)

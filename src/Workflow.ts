@@ -572,14 +572,16 @@ export const resume: <Start, Result, E, R, S, Published>(
 > = runtime.resume as any
 
 /**
- * Structural validation, first failure wins except the graph checks, which accumulate into one
- * error (see SEMANTICS "Workflow validation rules"):
+ * Structural validation, first failure wins except the error handlers' checks and the graph
+ * checks, each of which accumulate into one error (see SEMANTICS "Workflow validation rules"):
  * - no steps: WorkflowConfigurationError "Workflow '{name}' has no configured steps."
  * - the start class accepted by no step / the stop class emitted by no step:
  *   WorkflowConfigurationError
  * - "Step '{a}' cannot accept StopEvent. ..." (the stop class's tag in place of StopEvent)
  * - "The following events are consumed but never produced: A, B"
  * - "The following events are produced but never consumed: A"
+ * - the `Step.catchError` handlers, joined by "\n" (see `Graph.validate`), e.g.
+ *   "Only one wildcard Step.catchError handler is allowed per workflow, found 2: a, b"
  * - "Graph validation failed:\n  - [reachability] Unreachable steps: a, b\n    ..."
  *
  * @example

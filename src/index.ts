@@ -81,3 +81,10 @@ export * as WorkflowError from "./WorkflowError.js"
  * @since 0.1.0
  */
 export * as WorkflowHandler from "./WorkflowHandler.js"
+
+/**
+ * The engine's metrics: runs started and ended by outcome, step durations, queue depth.
+ *
+ * @since 0.1.0
+ */
+export * as WorkflowMetrics from "./WorkflowMetrics.js"

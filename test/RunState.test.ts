@@ -1463,3 +1463,80 @@ describe("restored waiters", () => {
   })
 
 })
+
+// -------------------------------------------------------------------------------------------------
+// recovery (Step.catchError)
+// -------------------------------------------------------------------------------------------------
+
+describe("recover", () => {
+  const handler = (name: string, options: { forSteps?: ReadonlyArray<string>; maxRecoveries?: number } = {}) =>
+    Step.catchError(name, { ...options, emits: [Item] }, () => Effect.void)
+
+  it("a failure goes to the handler covering the step, targeted, its lineage's count one more", () => {
+    const state = begun([step("a", Item), handler("h", { maxRecoveries: 2 })], { journaled: true })
+    const a = stepOf(state, "a")
+    const execution = startOn(state, "a", new Item({ n: 1 }))
+    // the worker stamps the first attempt's start
+    execution.attempt.firstAttemptAt = 1000
+    state.outbox.length = 0
+    run_.failed(state, a, execution, Option.some("boom"), 1500)
+    expect(run_.recover(state, a, execution, "boom")).toBe(true)
+    expect(take(state)).toEqual([
+      ["publish", "not_running", "a", "0", "Item"],
+      ["finished", "a", 0, "recovered"],
+      ["publish", "running", "h", "0", "StepFailedEvent"],
+      ["started", "h", 0]
+    ])
+    // handed to the failed step's worker, to run next
+    expect(state.handoff?.step.step.name).toBe("h")
+    const attempt = slotOf(state, "h", 0).attempt
+    expect(attempt.recoveries).toEqual({ h: 1 })
+    expect(attempt.event).toEqual(
+      new Event.StepFailedEvent({
+        stepName: "a",
+        inputEvent: new Item({ n: 1 }),
+        error: "boom",
+        attempts: 1,
+        elapsedSeconds: 0.5,
+        failedAt: 1500
+      })
+    )
+  })
+
+  it("the events that follow carry the lineage; an exhausted lineage is not recovered", () => {
+    const state = begun([step("a", Item), handler("h")])
+    const a = stepOf(state, "a")
+    // an event routed from the handler's lineage
+    run_.route(state, new Item({ n: 2 }), undefined, { h: 1 })
+    const execution = slotOf(state, "a", 0)
+    expect(execution.attempt.recoveries).toEqual({ h: 1 })
+    run_.failed(state, a, execution, Option.some("again"), 1000)
+    expect(run_.recover(state, a, execution, "again")).toBe(false)
+    // a fresh lineage is recovered
+    const fresh = startOn(state, "a", new Item({ n: 3 }))
+    expect(fresh.attempt.recoveries).toBeUndefined()
+    run_.failed(state, a, fresh, Option.some("once"), 1000)
+    expect(run_.recover(state, a, fresh, "once")).toBe(true)
+  })
+
+  it("no handler, a handler step, or an ended run: not recovered", () => {
+    const state = begun([step("a", Item), step("b", Other), handler("h", { forSteps: ["a"] })])
+    const b = stepOf(state, "b")
+    const onB = startOn(state, "b", new Other({ n: 1 }))
+    expect(run_.recover(state, b, onB, "x")).toBe(false)
+    const h = stepOf(state, "h")
+    run_.route(state, new Event.StepFailedEvent({
+      stepName: "a",
+      inputEvent: new Item({ n: 1 }),
+      error: "x",
+      attempts: 1,
+      elapsedSeconds: 0,
+      failedAt: 0
+    }), h)
+    expect(run_.recover(state, h, slotOf(state, "h", 0), "handler failed")).toBe(false)
+    const a = stepOf(state, "a")
+    const onA = startOn(state, "a", new Item({ n: 1 }))
+    run_.end(state, "cancelled", Exit.void, new Event.WorkflowCancelledEvent({}))
+    expect(run_.recover(state, a, onA, "x")).toBe(false)
+  })
+})

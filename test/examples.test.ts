@@ -88,6 +88,24 @@ const expectedOutput: Readonly<Record<string, ReadonlyArray<string>>> = {
     "approval: WorkflowTimeoutError: Operation timed out after 0.2 seconds. No steps active",
     "approval: active steps: [] (a waiting step holds no worker)"
   ],
+  "tracing": [
+    "log INFO: planning {workflow.name=research, workflow.run_id=run-1, workflow.step=plan}",
+    "log INFO: searching for effect tracing {workflow.name=research, workflow.run_id=run-1, workflow.step=search}",
+    "log INFO: searching for effect tracing {workflow.name=research, workflow.run_id=run-1, workflow.step=search}",
+    "log INFO: summarizing {workflow.name=research, workflow.run_id=run-1, workflow.step=summarize}",
+    "log WARN: summarize failed: Unavailable {workflow.name=research, workflow.run_id=run-1, workflow.step=fallback}",
+    "result: 3 hits, no summary (Unavailable)",
+    "run span: workflow.name=research, workflow.run_id=run-1",
+    "span: main",
+    "span:   workflow research (outcome completed)",
+    "span:     step plan (attempt 1, StartEvent -> Query)",
+    "span:     step search (attempt 1, Query -> nothing, error)",
+    "span:     step search (attempt 2, Query -> Found)",
+    "span:       index.query",
+    "span:     step summarize (attempt 1, Found -> nothing, error)",
+    "span:     step fallback (attempt 1, StepFailedEvent -> StopEvent)",
+    "metrics: runs completed 1, search executions 2"
+  ],
   "typed-state": [
     "result: Hello Ada, visit #1",
     "result: Hello Grace, visit #2",

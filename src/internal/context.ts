@@ -15,13 +15,15 @@ import type { Run } from "./shell.js"
 export const sendEvent = (
   run: Run,
   event: Event.AnyEvent,
-  options?: WorkflowContext.SendOptions
+  options?: WorkflowContext.SendOptions,
+  /** The recoveries of the sending execution's lineage (see `run_.Attempt.recoveries`). */
+  recoveries?: run_.Recoveries | undefined
 ): Effect.Effect<void, WorkflowError.WorkflowStepDoesNotExistError | WorkflowError.WorkflowRuntimeError> =>
   Effect.suspend((): Effect.Effect<void, WorkflowError.WorkflowStepDoesNotExistError | WorkflowError.WorkflowRuntimeError> => {
     const state = run.state
     const step = options?.step
     if (step === undefined) {
-      run_.route(state, event)
+      run_.route(state, event, undefined, recoveries)
       run.flush()
       return Effect.void
     }
@@ -34,7 +36,7 @@ export const sendEvent = (
         new WorkflowError.WorkflowRuntimeError({ message: `Step ${step} does not accept event of type ${event._tag}` })
       )
     }
-    run_.route(state, event, target)
+    run_.route(state, event, target, recoveries)
     run.flush()
     return Effect.void
   })
@@ -69,6 +71,7 @@ const firstAttempt: WorkflowContext.RetryInfo = { attempt: 1, elapsed: Duration.
 class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
   private wait: WorkflowContext.WorkflowContext<any>["waitForEvent"] | undefined = undefined
   private collect: WorkflowContext.WorkflowContext<any>["collectEvents"] | undefined = undefined
+  private send: WorkflowContext.WorkflowContext<any>["sendEvent"] | undefined = undefined
 
   constructor(
     private readonly run: Run,
@@ -84,7 +87,11 @@ class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
     return this.run.state.store
   }
   get sendEvent() {
-    return runMembers(this.run).sendEvent
+    const recoveries = this.execution.attempt.recoveries
+    // the events an execution sends follow from its event's lineage (most have none)
+    if (recoveries === undefined) return runMembers(this.run).sendEvent
+    return this.send ??= ((event: Event.AnyEvent, options?: WorkflowContext.SendOptions) =>
+      sendEvent(this.run, event, options, recoveries)) as WorkflowContext.WorkflowContext<any>["sendEvent"]
   }
   get writeEventToStream() {
     return runMembers(this.run).writeEventToStream

@@ -5,9 +5,13 @@ import type * as Graph from "../Graph.js"
 import type * as Step from "../Step.js"
 import type * as Workflow from "../Workflow.js"
 import { WorkflowConfigurationError, WorkflowValidationError } from "../WorkflowError.js"
+import { coverage } from "./recovery.js"
 
 const humanResponse = Event.HumanResponseEvent._tag
 const inputRequired = Event.InputRequiredEvent._tag
+const stepFailed = Event.StepFailedEvent._tag
+
+const isHandler = (step: Step.Any): boolean => Option.isSome(step.catchError)
 
 /** @internal */
 export const checkOrder: ReadonlyArray<Graph.CheckName> = ["reachability", "terminal_event", "dead_end"]
@@ -37,20 +41,43 @@ const index = (wf: Workflow.Any): Index => {
   return { events: [...events], consumers, producers }
 }
 
+/**
+ * The events a step accepts as the graph draws them: a handler's `StepFailedEvent` is drawn as
+ * the `catch` edges from the steps it covers instead.
+ */
+const drawnOn = (step: Step.Any): ReadonlyArray<string> =>
+  isHandler(step) ? tagsOf(step.on).filter((tag) => tag !== stepFailed) : tagsOf(step.on)
+
 /** @internal */
 export const representation = (wf: Workflow.Any): Graph.WorkflowGraph => {
-  const { events, producers } = index(wf)
+  const producers = new Set<string>()
+  const events = new Set<string>()
+  for (const step of wf.steps) {
+    for (const tag of drawnOn(step)) events.add(tag)
+    for (const tag of tagsOf(step.emits)) {
+      events.add(tag)
+      producers.add(tag)
+    }
+  }
   const kind = (tag: string): Graph.Node["kind"] =>
     tag === humanResponse || (tag !== wf.start._tag && !producers.has(tag)) ? "external" : "event"
+  const covering = coverage(wf.steps)
   return {
     nodes: [
       ...wf.steps.map((step): Graph.Node => ({ id: `step:${step.name}`, kind: "step", label: step.name })),
-      ...events.map((tag): Graph.Node => ({ id: `event:${tag}`, kind: kind(tag), label: tag }))
+      ...[...events].map((tag): Graph.Node => ({ id: `event:${tag}`, kind: kind(tag), label: tag }))
     ],
-    edges: wf.steps.flatMap((step) => [
-      ...tagsOf(step.on).map((tag) => ({ source: `event:${tag}`, target: `step:${step.name}` })),
-      ...tagsOf(step.emits).map((tag) => ({ source: `step:${step.name}`, target: `event:${tag}` }))
-    ])
+    edges: [
+      ...wf.steps.flatMap((step): Array<Graph.Edge> => [
+        ...drawnOn(step).map((tag) => ({ source: `event:${tag}`, target: `step:${step.name}` })),
+        ...tagsOf(step.emits).map((tag) => ({ source: `step:${step.name}`, target: `event:${tag}` }))
+      ]),
+      ...wf.steps.flatMap((step, i): Array<Graph.Edge> =>
+        covering[i]! < 0
+          ? []
+          : [{ source: `step:${step.name}`, target: `step:${wf.steps[covering[i]!]!.name}`, kind: "catch" }]
+      )
+    ]
   }
 }
 
@@ -90,7 +117,11 @@ export const toMermaid = (wf: Workflow.Any): string => {
   return [
     "flowchart TD",
     ...graph.nodes.map(node),
-    ...graph.edges.map((e) => `  ${ids.get(e.source)} --> ${ids.get(e.target)}`),
+    ...graph.edges.map((e) =>
+      e.kind === "catch"
+        ? `  ${ids.get(e.source)} -. on failure .-> ${ids.get(e.target)}`
+        : `  ${ids.get(e.source)} --> ${ids.get(e.target)}`
+    ),
     "  classDef start fill:#d9f2e3,stroke:#2e7d32",
     "  classDef stop fill:#fbe0dc,stroke:#c62828",
     "  classDef external fill:#fff4d6,stroke:#b7791f,stroke-dasharray:4 2"
@@ -116,7 +147,11 @@ export const toDot = (wf: Workflow.Any): string => {
   return [
     `digraph ${quote(wf.name)} {`,
     ...graph.nodes.map(node),
-    ...graph.edges.map((e) => `  ${quote(e.source)} -> ${quote(e.target)};`),
+    ...graph.edges.map((e) =>
+      e.kind === "catch"
+        ? `  ${quote(e.source)} -> ${quote(e.target)} [style=dashed, label="on failure"];`
+        : `  ${quote(e.source)} -> ${quote(e.target)};`
+    ),
     "}"
   ].join("\n")
 }
@@ -124,22 +159,25 @@ export const toDot = (wf: Workflow.Any): string => {
 const search = (
   seeds: ReadonlyArray<string>,
   stepsOf: (tag: string) => ReadonlyArray<Step.Any> | undefined,
-  tagsOfStep: (step: Step.Any) => ReadonlyArray<Event.Any>
+  tagsOfStep: (step: Step.Any) => ReadonlyArray<Event.Any>,
+  seedSteps: ReadonlyArray<Step.Any> = []
 ): ReadonlySet<Step.Any> => {
   const visited = new Set<Step.Any>()
   const queue = [...new Set(seeds)]
   const seen = new Set(queue)
-  for (let tag = queue.pop(); tag !== undefined; tag = queue.pop()) {
-    for (const step of stepsOf(tag) ?? []) {
-      if (visited.has(step)) continue
-      visited.add(step)
-      for (const next of tagsOf(tagsOfStep(step))) {
-        if (!seen.has(next)) {
-          seen.add(next)
-          queue.push(next)
-        }
+  const visit = (step: Step.Any) => {
+    if (visited.has(step)) return
+    visited.add(step)
+    for (const next of tagsOf(tagsOfStep(step))) {
+      if (!seen.has(next)) {
+        seen.add(next)
+        queue.push(next)
       }
     }
+  }
+  seedSteps.forEach(visit)
+  for (let tag = queue.pop(); tag !== undefined; tag = queue.pop()) {
+    for (const step of stepsOf(tag) ?? []) visit(step)
   }
   return visited
 }
@@ -161,7 +199,13 @@ export const graphIssues = (wf: Workflow.Any, checks: ReadonlyArray<Graph.CheckN
   }
   const run: Record<Graph.CheckName, () => ReadonlyArray<string>> = {
     reachability: () => {
-      const reached = search([start, humanResponse], (tag) => consumers.get(tag), (step) => step.emits)
+      // the error handlers are reached from the failures of the steps they cover
+      const reached = search(
+        [start, humanResponse],
+        (tag) => consumers.get(tag),
+        (step) => step.emits,
+        wf.steps.filter(isHandler)
+      )
       return issue(
         "[reachability] Unreachable steps",
         wf.steps.filter((step) => !reached.has(step)).map((step) => step.name),
@@ -184,6 +228,72 @@ export const graphIssues = (wf: Workflow.Any, checks: ReadonlyArray<Graph.CheckN
     }
   }
   return checkOrder.filter((check) => checks.includes(check)).flatMap((check) => run[check]())
+}
+
+const showValue = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) {
+    return String(value)
+  }
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+/**
+ * The findings about the workflow's `Step.catchError` handlers (V6 of the original), in order:
+ * the wildcard handlers, then each handler's `forSteps` (its shape, unknown steps, handler
+ * steps, steps already claimed), then each handler's `maxRecoveries`.
+ *
+ * @internal
+ */
+export const catchErrorIssues = (wf: Workflow.Any): ReadonlyArray<string> => {
+  const issues: Array<string> = []
+  const handlers = wf.steps.filter(isHandler)
+  if (handlers.length === 0) return issues
+  const names = new Set(wf.steps.map((step) => step.name))
+  const handlerNames = new Set(handlers.map((step) => step.name))
+  const wildcards = handlers.filter((step) => Option.isNone(step.catchError.pipe(Option.flatMap((c) => c.forSteps))))
+  if (wildcards.length > 1) {
+    issues.push(
+      `Only one wildcard Step.catchError handler is allowed per workflow, found ${wildcards.length}: ` +
+        sorted(wildcards.map((step) => step.name)).join(", ")
+    )
+  }
+  const claimedBy = new Map<string, string>()
+  for (const handler of handlers) {
+    const forSteps = Option.getOrThrow(handler.catchError).forSteps
+    if (Option.isNone(forSteps)) continue
+    const covered: unknown = forSteps.value
+    if (!Array.isArray(covered) || !covered.every((name) => typeof name === "string")) {
+      issues.push(`Step.catchError handler '${handler.name}': forSteps must be undefined or a list of step names`)
+      continue
+    }
+    for (const name of covered as ReadonlyArray<string>) {
+      if (!names.has(name)) {
+        issues.push(`Step.catchError handler '${handler.name}' lists unknown step '${name}' in forSteps.`)
+      } else if (handlerNames.has(name)) {
+        issues.push(`Step.catchError handler '${handler.name}' cannot cover another handler step '${name}'.`)
+      } else {
+        const first = claimedBy.get(name)
+        if (first === undefined) claimedBy.set(name, handler.name)
+        else if (first !== handler.name) {
+          issues.push(`Step '${name}' is claimed by two Step.catchError handlers: '${first}' and '${handler.name}'.`)
+        }
+      }
+    }
+  }
+  for (const handler of handlers) {
+    const max: unknown = Option.getOrThrow(handler.catchError).maxRecoveries
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 1) {
+      issues.push(
+        `Step.catchError handler '${handler.name}' has maxRecoveries=${showValue(max)}; must be an integer >= 1.`
+      )
+    }
+  }
+  return issues
 }
 
 const configuration = (message: string) => new WorkflowConfigurationError({ message })
@@ -250,7 +360,7 @@ export const check = (wf: Workflow.Any): WorkflowValidationError | WorkflowConfi
     )
   }
   const neverProduced = [...consumers.keys()].filter((tag) =>
-    !producers.has(tag) && tag !== start && tag !== humanResponse
+    !producers.has(tag) && tag !== start && tag !== humanResponse && tag !== stepFailed
   )
   if (neverProduced.length > 0) {
     return invalid(`The following events are consumed but never produced: ${listed(neverProduced)}`)
@@ -261,6 +371,8 @@ export const check = (wf: Workflow.Any): WorkflowValidationError | WorkflowConfi
   if (neverConsumed.length > 0) {
     return invalid(`The following events are produced but never consumed: ${listed(neverConsumed)}`)
   }
+  const handlerIssues = catchErrorIssues(wf)
+  if (handlerIssues.length > 0) return invalid(handlerIssues.join("\n"))
 
   const issues = graphIssues(wf, checkOrder.filter((name) => !skip.includes(name)))
   return issues.length === 0 ? undefined : invalid(`Graph validation failed:\n  - ${issues.join("\n  - ")}`)

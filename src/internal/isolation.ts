@@ -13,7 +13,7 @@ import type * as FiberRefs from "effect/FiberRefs"
 
 interface FiberInternals {
   /** The refs as they are (`getFiberRefs()` first writes the runtime flags' ref). */
-  readonly _fiberRefs: FiberRefs.FiberRefs
+  _fiberRefs: FiberRefs.FiberRefs
   setFiberRefs(refs: FiberRefs.FiberRefs): void
   /** `null` until the fiber forks its first child (`getChildren()` would make the set). */
   readonly _children: Set<Fiber.RuntimeFiber<unknown, unknown>> | null
@@ -30,6 +30,15 @@ export const save = (fiber: Fiber.RuntimeFiber<any, any>): Refs => internals(fib
 /** Puts back the refs saved before an execution (nothing to do when it changed none). @internal */
 export const restore = (fiber: Fiber.RuntimeFiber<any, any>, refs: Refs): void => {
   if (internals(fiber)._fiberRefs !== refs) internals(fiber).setFiberRefs(refs)
+}
+
+/**
+ * Sets refs that differ from the fiber's only in refs the fiber does not cache (its log
+ * annotations): `setFiberRefs` would also re-read the services, scheduler, supervisor and
+ * context it caches, which are the same. @internal
+ */
+export const replaceUncached = (fiber: Fiber.RuntimeFiber<any, any>, refs: Refs): void => {
+  internals(fiber)._fiberRefs = refs
 }
 
 /** Interrupts the fibers an execution forked and left running (without waiting for them). @internal */

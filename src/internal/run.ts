@@ -7,11 +7,14 @@
  */
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
+import type * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Event from "../Event.js"
 import type * as StateStore from "../StateStore.js"
 import type * as Step from "../Step.js"
 import type * as Workflow from "../Workflow.js"
+import * as WorkflowMetrics from "../WorkflowMetrics.js"
+import { coverage } from "./recovery.js"
 
 // -------------------------------------------------------------------------------------------------
 // the data
@@ -41,7 +44,15 @@ export interface Attempt {
    * out again when the attempt runs anew, so that they are not collected twice.
    */
   added: Array<{ readonly bufferId: string; readonly event: Event.AnyEvent }> | undefined
+  /**
+   * The recoveries of the event's lineage by `Step.catchError` handler name (never mutated: the
+   * events that follow from this one share it), `undefined` when there were none.
+   */
+  readonly recoveries: Recoveries | undefined
 }
+
+/** Recoveries by handler name. @internal */
+export type Recoveries = { readonly [handler: string]: number }
 
 /** One execution of a step body for an attempt. @internal */
 export interface Execution {
@@ -109,6 +120,12 @@ export interface StepPlan {
   readonly step: Step.Any
   readonly accepts: ReadonlySet<string>
   readonly emits: ReadonlySet<string>
+  /** Index into the plan's steps of the `Step.catchError` handler covering the step, or -1. */
+  readonly handler: number
+  /** The labels of the step's metrics (one array per workflow value: the metric hooks cache by it). */
+  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** The labels of its workflow's metrics. */
+  readonly workflowLabels: ReadonlyArray<MetricLabel.MetricLabel>
 }
 
 /** What a run needs to know of a workflow that does not change from run to run. @internal */
@@ -116,6 +133,8 @@ export interface Plan {
   readonly steps: ReadonlyArray<StepPlan>
   /** Indices into `steps` of the steps accepting each tag. */
   readonly routes: ReadonlyMap<string, ReadonlyArray<number>>
+  /** The labels of the workflow's metrics. */
+  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
 }
 
 const plans = new WeakMap<Workflow.Any, Plan>()
@@ -125,6 +144,8 @@ export const planOf = (workflow: Workflow.Any): Plan => {
   let plan = plans.get(workflow)
   if (plan === undefined) {
     const routes = new Map<string, Array<number>>()
+    const handlers = coverage(workflow.steps)
+    const workflowLabels = WorkflowMetrics.workflowLabels(workflow.name)
     const steps = workflow.steps.map((step, index): StepPlan => {
       const accepts = new Set(step.on.map(Event.tag))
       for (const tag of accepts) {
@@ -132,9 +153,16 @@ export const planOf = (workflow: Workflow.Any): Plan => {
         if (list) list.push(index)
         else routes.set(tag, [index])
       }
-      return { step, accepts, emits: new Set(step.emits.map(Event.tag)) }
+      return {
+        step,
+        accepts,
+        emits: new Set(step.emits.map(Event.tag)),
+        handler: handlers[index]!,
+        labels: WorkflowMetrics.stepLabels(workflow.name, step.name),
+        workflowLabels
+      }
     })
-    plan = { steps, routes }
+    plan = { steps, routes, labels: workflowLabels }
     plans.set(workflow, plan)
   }
   return plan
@@ -159,6 +187,7 @@ export class StepState {
   /** Puts an item at the end of the queue. */
   offer(item: QueueItem): void {
     ;(this._queue ??= []).push(item)
+    WorkflowMetrics.queueDepth.unsafeModify(1, this.plan.workflowLabels)
   }
   /** Attempts waiting out a retry delay. */
   get delayed(): Set<Attempt> {
@@ -184,6 +213,7 @@ export class StepState {
     if (queue === undefined || this.head >= queue.length) return undefined
     const item = queue[this.head]
     queue[this.head++] = undefined
+    WorkflowMetrics.queueDepth.unsafeModify(-1, this.plan.workflowLabels)
     if (this.head === queue.length) {
       this._queue = undefined
       this.head = 0
@@ -197,11 +227,18 @@ export class StepState {
   queued(): Array<QueueItem> {
     return this._queue === undefined ? [] : (this._queue.slice(this.head) as Array<QueueItem>)
   }
+  /** The number of items in the queue. */
+  get queuedCount(): number {
+    return this._queue === undefined ? 0 : this._queue.length - this.head
+  }
+  /** What does not change from run to run (the step's metric labels, its handler). */
+  readonly plan: StepPlan
 
   constructor(plan: StepPlan) {
     this.step = plan.step
     this.accepts = plan.accepts
     this.emits = plan.emits
+    this.plan = plan
     this.slots = new Array(plan.step.workers).fill(undefined)
   }
 }
@@ -267,9 +304,15 @@ export type Command =
     readonly _op: "finished"
     readonly step: StepState
     readonly execution: Execution
-    readonly outcome: "succeeded" | "retrying" | "waiting"
+    readonly outcome: Outcome
   }
   | { readonly _op: "waiterAdded"; readonly step: StepState; readonly waiter: Waiter }
+
+/**
+ * How an execution finished, as the journal is told: it succeeded, it is retried, it waits for
+ * an event, or it failed for good and a `Step.catchError` handler took its failure. @internal
+ */
+export type Outcome = "succeeded" | "retrying" | "waiting" | "recovered"
 
 /**
  * Every command is made by this class, with all fields in one order, so that the shell reads
@@ -285,7 +328,7 @@ class Cmd {
     readonly waiter: Waiter | undefined,
     readonly attempt: Attempt | undefined,
     readonly ending: Ending | undefined,
-    readonly outcome: "succeeded" | "retrying" | "waiting" | undefined
+    readonly outcome: Outcome | undefined
   ) {}
 }
 
@@ -296,7 +339,7 @@ const stepCommand = (op: "run" | "started", step: StepState, execution: Executio
 const finishedCommand = (
   step: StepState,
   execution: Execution,
-  outcome: "succeeded" | "retrying" | "waiting"
+  outcome: Outcome
 ): Command => new Cmd("finished", step, execution, undefined, 0, undefined, undefined, undefined, outcome) as Command
 const wakeCommand = (execution: Execution): Command =>
   new Cmd("wake", undefined, execution, undefined, 0, undefined, undefined, undefined, undefined) as Command
@@ -330,7 +373,13 @@ export class RunState {
   /** Attempts restored from a snapshot, queued (in order) or timed when the run begins. */
   restored: Array<{ readonly step: StepState; readonly attempt: Attempt }> | undefined = undefined
   /** Events sent before the run began (its start event first), routed when it begins. */
-  early: Array<{ readonly event: Event.AnyEvent; readonly target: StepState | undefined }> | undefined = undefined
+  early:
+    | Array<{
+      readonly event: Event.AnyEvent
+      readonly target: StepState | undefined
+      readonly recoveries?: Recoveries | undefined
+    }>
+    | undefined = undefined
   /**
    * While a worker routes the events its execution returned, the first execution that gets a
    * slot is handed to that worker to run next instead of asking for a new fiber.
@@ -381,7 +430,7 @@ export class RunState {
 }
 
 /** @internal */
-export const makeAttempt = (event: Event.AnyEvent): Attempt => ({
+export const makeAttempt = (event: Event.AnyEvent, recoveries?: Recoveries | undefined): Attempt => ({
   event,
   failures: 0,
   firstAttemptAt: undefined,
@@ -390,7 +439,8 @@ export const makeAttempt = (event: Event.AnyEvent): Attempt => ({
   scheduleState: undefined,
   retryAt: undefined,
   taken: undefined,
-  added: undefined
+  added: undefined,
+  recoveries
 })
 
 const makeExecution = (state: RunState, slot: number, attempt: Attempt): Execution => ({
@@ -633,17 +683,23 @@ const resolveWaiters = (state: RunState, event: Event.AnyEvent): boolean => {
  * Routes an event: waiters first (a resolved waiter consumes the event), then every step that
  * accepts its tag (or only `target`). Before the run begins, events are kept for then. @internal
  */
-export const route = (state: RunState, event: Event.AnyEvent, target?: StepState): void => {
+export const route = (
+  state: RunState,
+  event: Event.AnyEvent,
+  target?: StepState | undefined,
+  /** The recoveries of the lineage the event follows from (see `Attempt.recoveries`). */
+  recoveries?: Recoveries | undefined
+): void => {
   const status = state.status._tag
   if (status !== "Running") {
     if (status !== "Pending") return
     // a resumed run waiting for a permit has armed waiters: they take their events at once
     if (state.waiterCount > 0 && resolveWaiters(state, event)) return
-    ;(state.early ??= []).push({ event, target })
+    ;(state.early ??= []).push(recoveries === undefined ? { event, target } : { event, target, recoveries })
     return
   }
   if (state.waiterCount > 0 && resolveWaiters(state, event)) return
-  if (target !== undefined) return enqueue(state, target, makeAttempt(event))
+  if (target !== undefined) return enqueue(state, target, makeAttempt(event, recoveries))
   const indices = state.plan.routes.get(event._tag)
   if (indices === undefined) {
     if (event._tag !== Event.InputRequiredEvent._tag) {
@@ -652,7 +708,7 @@ export const route = (state: RunState, event: Event.AnyEvent, target?: StepState
     return
   }
   for (let i = 0; i < indices.length; i++) {
-    enqueue(state, state.steps[indices[i]!]!, makeAttempt(event))
+    enqueue(state, state.steps[indices[i]!]!, makeAttempt(event, recoveries))
   }
 }
 
@@ -679,7 +735,7 @@ export const begin = (state: RunState, now: number): void => {
   }
   const early = state.early
   state.early = undefined
-  if (early !== undefined) for (const { event, target } of early) route(state, event, target)
+  if (early !== undefined) for (const { event, recoveries, target } of early) route(state, event, target, recoveries)
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -724,7 +780,7 @@ const finished = (
   state: RunState,
   step: StepState,
   execution: Execution,
-  outcome: "succeeded" | "retrying"
+  outcome: "succeeded" | "retrying" | "recovered"
 ): void => {
   if (state.journaled) state.outbox.push(finishedCommand(step, execution, outcome))
 }
@@ -782,7 +838,7 @@ export const succeeded = (
   if (value._tag === inputRequiredTag) publish(state, value)
   state.accepting = true
   try {
-    route(state, value)
+    route(state, value, undefined, execution.attempt.recoveries)
   } finally {
     state.accepting = false
   }
@@ -813,6 +869,54 @@ export const retryAt = (state: RunState, step: StepState, execution: Execution, 
   attempt.retryAt = at
   step.delayed.add(attempt)
   state.outbox.push(timerCommand(step, attempt))
+}
+
+const withRecovery = (recoveries: Recoveries | undefined, handler: string, count: number): Recoveries => {
+  // no prototype: a handler's name is only ever a key
+  const next: Record<string, number> = Object.create(null)
+  if (recoveries !== undefined) for (const key of Object.keys(recoveries)) next[key] = recoveries[key]!
+  next[handler] = count
+  return next
+}
+
+/**
+ * An execution failed for good (its retries exhausted) with `error`: the `Step.catchError`
+ * handler covering its step, if any and if the lineage has recoveries left, gets a
+ * `StepFailedEvent` (its lineage's count for the handler one more). Returns whether a handler
+ * took the failure; otherwise the caller fails the run. @internal
+ */
+export const recover = (state: RunState, step: StepState, execution: Execution, error: unknown): boolean => {
+  if (state.done) return false
+  const handlerIndex = step.plan.handler
+  if (handlerIndex < 0) return false
+  const handler = state.steps[handlerIndex]!
+  const config = handler.step.catchError
+  if (Option.isNone(config)) return false
+  const attempt = execution.attempt
+  const name = handler.step.name
+  const recoveries = attempt.recoveries
+  const count = (recoveries !== undefined && Object.hasOwn(recoveries, name) ? recoveries[name]! : 0) + 1
+  if (!(count <= config.value.maxRecoveries)) return false
+  leaveJoined(state, step, execution)
+  finished(state, step, execution, "recovered")
+  const firstAttemptAt = attempt.firstAttemptAt ?? 0
+  const failedAt = attempt.lastFailedAt ?? firstAttemptAt
+  const failed = new Event.StepFailedEvent({
+    stepName: step.step.name,
+    inputEvent: attempt.event,
+    error,
+    attempts: attempt.failures,
+    elapsedSeconds: (failedAt - firstAttemptAt) / 1000,
+    failedAt
+  }, true)
+  // the failing step's worker runs the handler next when the handler has a free slot
+  state.accepting = true
+  try {
+    enqueue(state, handler, makeAttempt(failed, withRecovery(recoveries, name, count)))
+  } finally {
+    state.accepting = false
+  }
+  return true
 }
 
 /** A delayed retry is due: it is queued again. @internal */
@@ -1082,6 +1186,9 @@ export const end = (
   state.status = { _tag: "Stopping", ending, exit }
   // executions queued for a slot to continue after a wait are let go (they are interrupted)
   for (const step of state.steps) {
+    if (!step.hasQueued) continue
+    // what stays queued is never taken: it leaves the queue depth now
+    WorkflowMetrics.queueDepth.unsafeModify(-step.queuedCount, step.plan.workflowLabels)
     for (const item of step.queued()) {
       if (isResumption(item)) {
         item.resumption.queued = false

@@ -23,6 +23,7 @@ import type * as Workflow from "../Workflow.js"
 import type * as WorkflowContext from "../WorkflowContext.js"
 import type * as WorkflowHandler from "../WorkflowHandler.js"
 import * as WorkflowError from "../WorkflowError.js"
+import * as WorkflowMetrics from "../WorkflowMetrics.js"
 import { sendEvent } from "./context.js"
 import * as deadlines from "./deadlines.js"
 import * as run_ from "./run.js"
@@ -30,6 +31,7 @@ import { close, closedIndex, type Journal, Run } from "./shell.js"
 import * as snapshot from "./snapshot.js"
 import type { RawSnapshot } from "./snapshotData.js"
 import * as stateStore from "./stateStore.js"
+import * as telemetry from "./telemetry.js"
 
 const validated = new WeakSet<Workflow.Any>()
 const semaphores = new WeakMap<Workflow.Any, Effect.Semaphore>()
@@ -271,8 +273,20 @@ const begin = (run: Run): void => {
   }
 }
 
+/** Starts the run's span (ended when the run's result is set). */
+const traceRun = (run: Run, tracing: telemetry.Tracing): void => {
+  const state = run.state
+  const name = state.workflow.name
+  const span = telemetry.startSpan(tracing, run.clock, `workflow ${name}`, tracing.parent)
+  span.attribute(telemetry.keys.workflow, name)
+  span.attribute(telemetry.keys.runId, state.runId)
+  run.traced = { tracing, span }
+}
+
 /** Begins a run: at once, or when its workflow's concurrency limit gives it a permit. */
-const launch = (run: Run): Run => {
+const launch = (run: Run, tracing: telemetry.Tracing | undefined): Run => {
+  WorkflowMetrics.runsStarted.unsafeUpdate(1, run.state.plan.labels)
+  if (tracing !== undefined) traceRun(run, tracing)
   const semaphore = run.semaphore
   if (semaphore === undefined) {
     begin(run)
@@ -327,6 +341,8 @@ export const startIn = <Start, Result, E, R, S>(
   // is dominated by what each start costs.
   Effect.withFiberRuntime((fiber, status) => {
     const serializer = Context.getOption(fiber.currentContext, Serializer.Serializer).pipe(Option.getOrUndefined)
+    // read once per run: a run whose spans would go nowhere makes none
+    const tracing = telemetry.tracingOf(fiber)
     const make = (state: run_.RunState): Effect.Effect<Run> => {
       const run = new Run(
         state,
@@ -341,12 +357,12 @@ export const startIn = <Start, Result, E, R, S>(
         serializer,
         options?.journal
       )
-      if (scope === undefined) return Effect.succeed(launch(run))
+      if (scope === undefined) return Effect.succeed(launch(run, tracing))
       // Uninterruptible from the run's beginning until its scope knows it: an interruption in
       // between would leave the run going with nobody to close it. A run that has already ended
       // and settled (its first steps did not wait) leaves its scope nothing to close.
       return Effect.uninterruptible(Effect.suspend(() => {
-        launch(run)
+        launch(run, tracing)
         return run.settled ? Effect.succeed(run) : Effect.as(closeWith(scope, run), run)
       }))
     }

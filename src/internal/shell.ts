@@ -11,11 +11,14 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type * as PubSub from "effect/PubSub"
 import * as Runtime from "effect/Runtime"
+import type * as Tracer from "effect/Tracer"
 import type * as Serializer from "../Serializer.js"
 import * as WorkflowContext from "../WorkflowContext.js"
+import * as WorkflowMetrics from "../WorkflowMetrics.js"
 import { CurrentContext } from "./context.js"
 import * as deadlines from "./deadlines.js"
 import * as run_ from "./run.js"
+import * as telemetry from "./telemetry.js"
 import { worker } from "./worker.js"
 
 /**
@@ -84,6 +87,11 @@ export class Run {
   inPlace = false
   /** The context members that are the same for every execution, made when first used. */
   members: unknown = undefined
+  /**
+   * What the run traces with and its span; `undefined` when its spans would go nowhere (see
+   * telemetry.ts).
+   */
+  traced: { readonly tracing: telemetry.Tracing; readonly span: Tracer.Span } | undefined = undefined
 
   constructor(
     readonly state: run_.RunState,
@@ -112,6 +120,7 @@ export class Run {
     if (this.completed !== undefined) return
     this.completed = exit
     run_.ended(this.state, exit)
+    recordEnd(this, exit)
     this.settleIfDone()
     const observers = this.observers
     this.observers = undefined
@@ -170,6 +179,25 @@ export class Run {
   /** Forks a fiber that the run interrupts when it ends. */
   fork(effect: Effect.Effect<void>): void {
     if (!this.closed && this.runtime !== undefined) track(this, Runtime.runFork(this.runtime)(effect, { immediate: false }))
+  }
+}
+
+/** The counter of each ending. */
+const endings: Record<run_.Ending, typeof WorkflowMetrics.runsCompleted> = {
+  completed: WorkflowMetrics.runsCompleted,
+  failed: WorkflowMetrics.runsFailed,
+  cancelled: WorkflowMetrics.runsCancelled,
+  timedOut: WorkflowMetrics.runsTimedOut
+}
+
+/** Counts the run's ending and ends its span. */
+const recordEnd = (run: Run, exit: Exit.Exit<unknown, unknown>): void => {
+  const ending = (run.state.status as { readonly ending: run_.Ending }).ending
+  endings[ending].unsafeUpdate(1, run.state.plan.labels)
+  const traced = run.traced
+  if (traced !== undefined) {
+    traced.span.attribute(telemetry.keys.outcome, ending)
+    telemetry.endSpan(traced.tracing, run.clock, traced.span, exit)
   }
 }
 

@@ -42,7 +42,8 @@ const rawAttempt = (attempt: run_.Attempt): RawAttempt => ({
   lastFailedAt: attempt.lastFailedAt,
   lastError: Option.isSome(attempt.lastError) ? describeError(attempt.lastError.value) : undefined,
   retryAt: attempt.retryAt,
-  taken: attempt.taken ?? []
+  taken: attempt.taken ?? [],
+  recoveries: attempt.recoveries
 })
 
 const rawStep = (step: run_.StepState): RawStep => {
@@ -90,13 +91,13 @@ const pendingQueues = (state: run_.RunState): Map<run_.StepState, Array<RawAttem
     list.push(rawAttempt(attempt))
     queues.set(step, list)
   }
-  for (const { event, target } of state.early ?? []) {
+  for (const { event, recoveries, target } of state.early ?? []) {
     const steps = target !== undefined
       ? [target]
       : (state.plan.routes.get(event._tag) ?? []).map((index) => state.steps[index]!)
     for (const step of steps) {
       const list = queues.get(step) ?? []
-      list.push(rawAttempt(run_.makeAttempt(event)))
+      list.push(rawAttempt(run_.makeAttempt(event, recoveries)))
       queues.set(step, list)
     }
   }
@@ -175,7 +176,8 @@ const restoreAttempt = (raw: RawAttempt): run_.Attempt => ({
   taken: raw.taken === undefined || raw.taken.length === 0
     ? undefined
     : raw.taken.map(({ bufferId, events }) => ({ bufferId, events })),
-  added: undefined
+  added: undefined,
+  recoveries: raw.recoveries === undefined || Object.keys(raw.recoveries).length === 0 ? undefined : raw.recoveries
 })
 
 /**

@@ -25,6 +25,7 @@ const builtIns: ReadonlyArray<Event.Any> = [
   Event.StopEvent,
   Event.InputRequiredEvent,
   Event.HumanResponseEvent,
+  Event.StepFailedEvent,
   Event.StepStateChanged,
   Event.WorkflowIdleEvent,
   Event.UnhandledEvent,
@@ -159,12 +160,58 @@ const nonNegativeInt = (n: number, path: Path): number =>
 const jsonOrNull = (u: unknown): unknown =>
   u === undefined || Either.isLeft(Snapshot.checkJson(u)) ? null : u
 
+const forbiddenKeys: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"])
+
+const isJson = (u: unknown): boolean => u !== undefined && Either.isRight(Snapshot.checkJson(u))
+
+/**
+ * An error as JSON (a `StepFailedEvent`'s `error`): a JSON value as itself; anything else as
+ * `{ _tag?, message, ...its own JSON fields }` (the form `lastError` has, with the fields).
+ */
+const errorToJson = (error: unknown): unknown => {
+  if (error === undefined) return null
+  if (isJson(error)) return error
+  if (typeof error !== "object" || error === null) return String(error)
+  const out: Record<string, unknown> = {}
+  const tag = (error as { readonly _tag?: unknown })._tag
+  if (typeof tag === "string") define(out, "_tag", tag)
+  const message = (error as { readonly message?: unknown }).message
+  define(out, "message", typeof message === "string" ? message : String(error))
+  for (const key of Object.keys(error)) {
+    if (key === "_tag" || key === "message" || forbiddenKeys.has(key)) continue
+    const value = (error as Record<string, unknown>)[key]
+    if (isJson(value)) define(out, key, value)
+  }
+  return out
+}
+
+const isStepFailed = (eventClass: Event.Any): boolean => eventClass === Event.StepFailedEvent
+
+/** A `StepFailedEvent`: its input event through the registry, its error as JSON. */
+const encodeStepFailed = (
+  registry: ReadonlyMap<string, Event.Any>,
+  event: Event.StepFailedEvent,
+  path: Path
+): Snapshot.EncodedEvent => {
+  const encoded = encoderOf(Event.StepFailedEvent)(event)
+  if (Either.isLeft(encoded)) {
+    const { path: at, reason } = reasonOf(encoded.left)
+    return cannotEncode([...path, ...at], reason)
+  }
+  return {
+    ...(encoded.right as Snapshot.EncodedEvent),
+    inputEvent: encodeEvent(registry, event.inputEvent, [...path, "inputEvent"]),
+    error: errorToJson(event.error)
+  }
+}
+
 const encodeEvent = (registry: ReadonlyMap<string, Event.Any>, event: unknown, path: Path): Snapshot.EncodedEvent => {
   if (!Event.isEvent(event)) return cannotEncode(path, "not an event")
   const eventClass = registry.get(event._tag)
   if (eventClass === undefined) {
     return cannotEncode(path, `unknown event type ${quote(event._tag)} (not an event of the workflow)`)
   }
+  if (isStepFailed(eventClass)) return encodeStepFailed(registry, event as Event.StepFailedEvent, path)
   const encoded = encoderOf(eventClass)(event)
   if (Either.isLeft(encoded)) {
     const { path: at, reason } = reasonOf(encoded.left)
@@ -190,13 +237,27 @@ const encodeAttempt = (
     lastError: jsonOrNull(attempt.lastError),
     retryAt: attempt.retryAt ?? null
   }
-  if (attempt.taken === undefined || attempt.taken.length === 0) return encoded
+  const withRecoveries = attempt.recoveries === undefined || Object.keys(attempt.recoveries).length === 0
+    ? encoded
+    : { ...encoded, recoveries: encodeRecoveries(attempt.recoveries, [...path, "recoveries"]) }
+  if (attempt.taken === undefined || attempt.taken.length === 0) return withRecoveries
   const taken: Record<string, ReadonlyArray<Snapshot.EncodedEvent>> = {}
   for (const { bufferId, events } of attempt.taken) {
     const at = [...path, "taken", bufferId]
     define(taken, bufferId, events.map((event, i) => encodeEvent(registry, event, [...at, i])))
   }
-  return { ...encoded, taken }
+  return { ...withRecoveries, taken }
+}
+
+const encodeRecoveries = (
+  recoveries: { readonly [handler: string]: number },
+  path: Path
+): { readonly [handler: string]: number } => {
+  const out: Record<string, number> = {}
+  for (const handler of Object.keys(recoveries)) {
+    define(out, handler, nonNegativeInt(recoveries[handler]!, [...path, handler]))
+  }
+  return out
 }
 
 const encodeRequirements = (
@@ -320,6 +381,8 @@ export const encode = (
 const invalid = (path: Path, reason: string, cause?: unknown): never =>
   fail(`Invalid snapshot at ${formatPath(path)}: ${reason}`, cause)
 
+const isEncodedEvent = (u: unknown): u is Snapshot.EncodedEvent => isRecord(u) && typeof u._tag === "string"
+
 const decodeEvent = (
   registry: ReadonlyMap<string, Event.Any>,
   encoded: Snapshot.EncodedEvent,
@@ -327,6 +390,14 @@ const decodeEvent = (
 ): Event.AnyEvent => {
   const eventClass = registry.get(encoded._tag)
   if (eventClass === undefined) return fail(`Unknown event type ${quote(encoded._tag)} at ${formatPath(path)}`)
+  if (isStepFailed(eventClass)) {
+    // its input event is an event of the workflow too, decoded through the registry
+    const input = encoded.inputEvent
+    if (!isEncodedEvent(input)) {
+      return invalid([...path, "inputEvent"], "expected an encoded event (an object with a string _tag)")
+    }
+    encoded = { ...encoded, inputEvent: decodeEvent(registry, input, [...path, "inputEvent"]) }
+  }
   const decoded = decoderOf(eventClass)(encoded)
   if (Either.isLeft(decoded)) {
     const { path: at, reason } = reasonOf(decoded.left)
@@ -347,6 +418,7 @@ const decodeAttempt = (
   lastFailedAt: attempt.lastFailedAt ?? undefined,
   lastError: attempt.lastError ?? undefined,
   retryAt: attempt.retryAt ?? undefined,
+  ...(attempt.recoveries === undefined ? {} : { recoveries: attempt.recoveries }),
   ...(attempt.taken === undefined ? {} : {
     taken: Object.keys(attempt.taken).map((bufferId) => ({
       bufferId,

@@ -23,6 +23,8 @@ export interface RawAttempt {
    * execution gets them again.
    */
   readonly taken?: ReadonlyArray<{ readonly bufferId: string; readonly events: ReadonlyArray<Event.AnyEvent> }> | undefined
+  /** The recoveries of the event's lineage by `Step.catchError` handler name. */
+  readonly recoveries?: { readonly [handler: string]: number } | undefined
 }
 
 /** A `waitForEvent` waiter. @internal */

@@ -7,17 +7,22 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
+import type * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as Tracer from "effect/Tracer"
 import * as Event from "../Event.js"
 import * as WorkflowError from "../WorkflowError.js"
+import * as WorkflowMetrics from "../WorkflowMetrics.js"
 import { type CurrentContext, makeContext } from "./context.js"
 import * as isolation from "./isolation.js"
 import { currentFirstAttemptAt } from "./retry.js"
 import * as run_ from "./run.js"
 import type { Run } from "./shell.js"
+import * as telemetry from "./telemetry.js"
 
 /** @internal */
 export const worker = (
@@ -33,8 +38,22 @@ export const worker = (
  * continuations of every execution it runs (none is made per execution).
  */
 class Worker {
-  /** The fiber's refs when the execution started: restored when it ends. */
-  private refs: isolation.Refs
+  /**
+   * The refs every execution starts from, restored when it ends: the fiber's refs when it
+   * started, with the run's and the step's log annotations of the step it runs (`annotated`),
+   * changed in place when it runs an execution of another step.
+   */
+  private readonly refs: isolation.Refs
+  private annotated: run_.StepState | undefined = undefined
+  /** The fiber's log annotations with the run's. */
+  private runAnnotations: HashMap.HashMap<string, unknown> | undefined = undefined
+  /** Clock millis at which the execution in progress started. */
+  private startedAt = 0
+  /** Clock millis at which the last execution ended, and a function that reads it. */
+  private endedAt = 0
+  private readonly readEnd = (): number => this.endedAt
+  /** The span of the execution in progress, while the run is traced. */
+  private span: Tracer.Span | undefined = undefined
 
   constructor(
     readonly run: Run,
@@ -47,16 +66,73 @@ class Worker {
     this.refs = isolation.save(fiber)
   }
 
-  // Called when the execution starts (never ahead of time): it reads the clock.
-  execute(step: run_.StepState, execution: run_.Execution): Effect.Effect<void> {
+  // Called when the execution starts (never ahead of time): it reads the clock, unless the
+  // execution that ended just before on this worker did (`now`).
+  execute(step: run_.StepState, execution: run_.Execution, now?: number): Effect.Effect<void> {
     const run = this.run
-    const startedAt = run.clock.unsafeCurrentTimeMillis()
+    const startedAt = now ?? run.clock.unsafeCurrentTimeMillis()
     const attempt = execution.attempt
     if (attempt.firstAttemptAt === undefined) attempt.firstAttemptAt = startedAt
     this.step = step
     this.execution = execution
+    this.startedAt = startedAt
     this.current.current = makeContext(run, step, execution, startedAt)
-    return Effect.matchCauseEffect(callBody(step, attempt.event, this.current.current), this)
+    if (this.annotated !== step) this.annotate(step)
+    const body = callBody(step, attempt.event, this.current.current)
+    return Effect.matchCauseEffect(run.traced === undefined ? body : this.traced(body), this)
+  }
+
+  /**
+   * Sets the log annotations of the run and of `step` in the refs executions start from. Made
+   * here, not kept with the run: a run's state holds no more than it did (many runs stay alive
+   * at once); the worker fiber holds them while it runs.
+   */
+  private annotate(step: run_.StepState): void {
+    const run = this.run
+    this.annotated = step
+    const annotations = telemetry.stepAnnotations(
+      this.runAnnotations ??= telemetry.runAnnotations(
+        telemetry.annotationsOf(this.refs),
+        run.state.workflow.name,
+        run.state.runId
+      ),
+      step.step.name
+    )
+    // The fiber's own refs (made for it when it was forked; what reads a fiber's refs gets a
+    // copy), changed in place rather than copied for every step. They are the fiber's refs now
+    // (restored when the last execution ended), or differ from them in uncached refs only.
+    telemetry.annotateInPlace(this.refs, this.fiber, annotations)
+    isolation.replaceUncached(this.fiber, this.refs)
+  }
+
+  /** The body in the execution's span (its parent span), which an interruption ends too. */
+  private traced(body: Effect.Effect<unknown, unknown>): Effect.Effect<unknown, unknown> {
+    const run = this.run
+    const { span: runSpan, tracing } = run.traced!
+    const step = this.step
+    const execution = this.execution
+    const span = telemetry.startSpan(tracing, run.clock, `step ${step.step.name}`, Option.some(runSpan))
+    span.attribute(telemetry.keys.workflow, run.state.workflow.name)
+    span.attribute(telemetry.keys.runId, run.state.runId)
+    span.attribute(telemetry.keys.step, step.step.name)
+    span.attribute(telemetry.keys.attempt, execution.attempt.failures + 1)
+    span.attribute(telemetry.keys.workerId, String(execution.slot))
+    span.attribute(telemetry.keys.input, execution.attempt.event._tag)
+    this.span = span
+    return Effect.onInterrupt(
+      Effect.withParentSpan(body, span),
+      (interruptors) =>
+        Effect.sync(() => telemetry.endSpan(tracing, run.clock, span, Exit.failCause(interruptCause(interruptors))))
+    )
+  }
+
+  /** Ends the execution's span, if it has one. */
+  private endSpan(exit: Exit.Exit<unknown, unknown>, output?: unknown): void {
+    const span = this.span
+    if (span === undefined) return
+    this.span = undefined
+    if (Event.isEvent(output)) span.attribute(telemetry.keys.output, output._tag)
+    telemetry.endSpan(this.run.traced!.tracing, this.run.clock, span, exit)
   }
 
   readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
@@ -64,43 +140,46 @@ class Worker {
     const step = this.step
     const execution = this.execution
     const state = this.run.state
-    if (state.done) return this.next(step, execution)
     const now = this.run.clock.unsafeCurrentTimeMillis()
+    WorkflowMetrics.stepDuration.unsafeUpdate(now - this.startedAt, step.plan.labels)
+    if (this.span !== undefined) this.endSpan(Exit.failCause(cause))
+    if (state.done) return this.next(step, execution, now)
     const failure = Cause.failureOption(cause)
     run_.failed(state, step, execution, failure, now)
     if (Option.isNone(failure) || Option.isNone(step.step.retry)) {
-      failStep(this.run, step, execution.attempt, cause)
-      return this.next(step, execution)
+      failStep(this.run, step, execution, cause)
+      return this.next(step, execution, now)
     }
     return Effect.flatMap(
       nextRetry(step.step.retry.value, execution.attempt, failure.value, now),
       (at) => {
-        if (at === undefined) failStep(this.run, step, execution.attempt, cause)
+        if (at === undefined) failStep(this.run, step, execution, cause)
         else run_.retryAt(state, step, execution, at, now)
-        return this.next(step, execution)
+        return this.next(step, execution, now)
       }
     )
   }
 
-  private readonly now = (): number => this.run.clock.unsafeCurrentTimeMillis()
-
   readonly onSuccess = (value: unknown): Effect.Effect<void> => {
     isolation.restore(this.fiber, this.refs)
     const run = this.run
-    const invalid = run_.succeeded(run.state, this.step, this.execution, value, this.now)
+    const step = this.step
+    const now = run.clock.unsafeCurrentTimeMillis()
+    this.endedAt = now
+    WorkflowMetrics.stepDuration.unsafeUpdate(now - this.startedAt, step.plan.labels)
+    const invalid = run_.succeeded(run.state, step, this.execution, value, this.readEnd)
     if (invalid !== undefined) {
-      failStep(
-        run,
-        this.step,
-        this.execution.attempt,
-        Cause.fail(new WorkflowError.WorkflowRuntimeError({ message: invalid.message }))
-      )
+      const error = new WorkflowError.WorkflowRuntimeError({ message: invalid.message })
+      if (this.span !== undefined) this.endSpan(Exit.fail(error), value)
+      failStep(run, step, this.execution, Cause.fail(error))
+    } else if (this.span !== undefined) {
+      this.endSpan(Exit.succeed(value), value)
     }
-    return this.next(this.step, this.execution)
+    return this.next(step, this.execution, now)
   }
 
   // What comes after an execution, decided when it has ended.
-  private next(step: run_.StepState, execution: run_.Execution): Effect.Effect<void> {
+  private next(step: run_.StepState, execution: run_.Execution, now: number): Effect.Effect<void> {
     // the fibers the execution forked end with it
     isolation.interruptChildren(this.fiber)
     const run = this.run
@@ -114,8 +193,8 @@ class Worker {
       state.outbox.push(run_.runCommand(handoff.step, handoff.execution))
     }
     run.flush()
-    if (queued !== undefined) return this.execute(step, queued)
-    if (handoff !== undefined && !state.done) return this.execute(handoff.step, handoff.execution)
+    if (queued !== undefined) return this.execute(step, queued, now)
+    if (handoff !== undefined && !state.done) return this.execute(handoff.step, handoff.execution, now)
     return Effect.void
   }
 }
@@ -178,12 +257,25 @@ const stepDefect = (stepName: string, defect: unknown): WorkflowError.WorkflowRu
   return error
 }
 
-const failStep = (run: Run, step: run_.StepState, attempt: run_.Attempt, cause: Cause.Cause<unknown>): void => {
+const interruptCause = (interruptors: Iterable<FiberId.FiberId>): Cause.Cause<never> => {
+  let cause: Cause.Cause<never> = Cause.empty
+  for (const id of interruptors) cause = Cause.sequential(cause, Cause.interrupt(id))
+  return cause
+}
+
+/**
+ * A step failed for good: its `Step.catchError` handler gets the failure if there is one (and
+ * its lineage has recoveries left), else the run fails with it. An interruption is never
+ * recovered.
+ */
+const failStep = (run: Run, step: run_.StepState, execution: run_.Execution, cause: Cause.Cause<unknown>): void => {
+  const attempt = execution.attempt
   const failure = Cause.failureOption(cause)
   const error = Option.getOrElse(failure, () => Cause.squash(cause))
-  const runCause = Option.isSome(failure) || Cause.isInterruptedOnly(cause)
-    ? cause
-    : Cause.die(stepDefect(step.step.name, error))
+  const interrupted = Option.isNone(failure) && Cause.isInterruptedOnly(cause)
+  const defect = Option.isSome(failure) || interrupted ? undefined : stepDefect(step.step.name, error)
+  if (!interrupted && run_.recover(run.state, step, execution, defect ?? error)) return
+  const runCause = defect === undefined ? cause : Cause.die(defect)
   const elapsed = (attempt.lastFailedAt ?? attempt.firstAttemptAt ?? 0) - (attempt.firstAttemptAt ?? 0)
   run_.end(
     run.state,
