@@ -127,6 +127,8 @@ export interface WaiterSnapshot {
   readonly waiterEventPublished: boolean
   /** The event that resolved the waiter, not yet taken by its execution. */
   readonly resolved: EncodedEvent | null
+  /** When a wait with a timeout gives up (Clock millis); absent without a timeout. */
+  readonly expiresAt?: number | undefined
 }
 
 /**
@@ -377,7 +379,8 @@ const WaiterSnapshot_: Schema.Schema<WaiterSnapshot> = Schema.Struct({
   requirements: Schema.Union(Fields, Schema.Null).annotations(expecting("an object or null")),
   hasRequirements: Boolean_,
   waiterEventPublished: Boolean_,
-  resolved: Schema.Union(EncodedEvent_, Schema.Null)
+  resolved: Schema.Union(EncodedEvent_, Schema.Null),
+  expiresAt: Schema.optional(Schema.Number)
 }).annotations(expecting("an object"))
 
 const StepSnapshot_: Schema.Schema<StepSnapshot> = Schema.Struct({

@@ -385,6 +385,46 @@ describe("Workflow.resume", () => {
     }))
 })
 
+describe("a waiter's timeout across a resume", () => {
+  const expiring = Workflow.make({
+    name: "expiring",
+    timeout: null,
+    steps: [
+      Step.make("ask", { on: Event.StartEvent, emits: [Event.StopEvent] }, (_, ctx) =>
+        ctx.waitForEvent(Event.HumanResponseEvent, {
+          waiterEvent: new Event.InputRequiredEvent({ prefix: "Anyone?" }),
+          timeout: "10 seconds"
+        }).pipe(
+          Effect.as(new Event.StopEvent({ result: "answered" })),
+          Effect.catchTag("WaitForEventTimeout", () => Effect.succeed(new Event.StopEvent({ result: "gave up" })))
+        ))
+    ]
+  })
+
+  it.effect("keeps its deadline: 6 s waited before the snapshot, it gives up 4 s after the resume", () =>
+    Effect.gen(function*() {
+      const snapshot = yield* Effect.scoped(Effect.gen(function*() {
+        const handler = yield* Workflow.start(expiring)
+        yield* waitFor(handler, Event.is(Event.InputRequiredEvent))
+        yield* TestClock.adjust("6 seconds")
+        const taken = yield* handler.snapshot
+        yield* handler.cancel
+        return taken
+      }))
+      expect(snapshot.steps.ask?.waiters.map((waiter) => waiter.expiresAt)).toEqual([10_000])
+      const json = Snapshot.toJson(snapshot)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const handler = yield* Workflow.resume(expiring, json)
+        yield* TestClock.adjust("3999 millis")
+        expect(yield* handler.isDone).toBe(false)
+        yield* TestClock.adjust("1 millis")
+        expect(yield* handler.result).toBe("gave up")
+        // the question was not asked again
+        expect(tags(yield* collect(handler.events))).toEqual(["StopEvent"])
+      }))
+    }))
+})
+
 describe("a run that has not begun", () => {
   it.effect("waiting for a concurrency permit, its snapshot holds its start event; resumed, it runs", () =>
     Effect.gen(function*() {

@@ -232,17 +232,19 @@ const waitForEvent = (
       if (state.done) return Effect.interrupt
       const requirements = options?.requirements as { readonly [key: string]: unknown } | undefined
       const id = options?.waiterId ?? defaultWaiterId(eventClass._tag, requirements)
+      const timeout = options?.timeout
+      const now = timeout === undefined || timeout === null ? 0 : run.clock.unsafeCurrentTimeMillis()
       const waiter = run_.wait(state, step, execution, {
         id,
         awaitedTag: eventClass._tag,
         requirements,
-        waiterEvent: options?.waiterEvent
+        waiterEvent: options?.waiterEvent,
+        expiresAt: timeout === undefined || timeout === null ? undefined : now + Duration.toMillis(timeout)
       })
       // A waiting execution gives its slot to the next queued work (once, for concurrent waits).
       const next = run_.suspend(state, step, execution)
       if (next !== undefined) state.outbox.push(run_.runCommand(step, next))
       run.flush()
-      const timeout = options?.timeout
       let registered: (() => void) | undefined
       const resolved = resolution(run, waiter, (resolve) => {
         registered = resolve
@@ -250,7 +252,8 @@ const waitForEvent = (
       const awaited = timeout === undefined || timeout === null
         ? resolved
         : Effect.timeoutFail(resolved, {
-          duration: timeout,
+          // the waiter's deadline: a wait joining a waiter (a resumed run's) keeps its deadline
+          duration: Math.max(0, (waiter.expiresAt ?? now + Duration.toMillis(timeout)) - now),
           onTimeout: () =>
             new WorkflowError.WaitForEventTimeout({
               waiterId: id,

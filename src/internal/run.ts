@@ -103,6 +103,11 @@ export interface Waiter {
    * re-executes and joins it).
    */
   input: Event.AnyEvent | undefined
+  /**
+   * When a wait with a timeout gives up (Clock millis), set by the wait that made the waiter: a
+   * wait that joins it, a re-executed step's after a resume too, keeps that deadline.
+   */
+  expiresAt: number | undefined
 }
 
 const isRestored = (waiter: Waiter): boolean => waiter.input !== undefined
@@ -1039,6 +1044,8 @@ export interface WaitOptions {
   readonly awaitedTag: string
   readonly requirements: { readonly [key: string]: unknown } | undefined
   readonly waiterEvent: Event.AnyEvent | undefined
+  /** The deadline a new waiter gets (Clock millis), for a wait with a timeout. */
+  readonly expiresAt?: number | undefined
 }
 
 const sameWait = (waiter: Waiter, options: WaitOptions): boolean =>
@@ -1083,7 +1090,8 @@ export const wait = (state: RunState, step: StepState, execution: Execution, opt
       waiterEventPublished: false,
       resolved: undefined,
       executions: [],
-      input: undefined
+      input: undefined,
+      expiresAt: options.expiresAt
     }
     waiters.push(waiter)
     state.waiterCount++
@@ -1149,9 +1157,10 @@ export const restoreWaiter = (
     readonly waiterEventPublished: boolean
     readonly resolved: Event.AnyEvent | undefined
     readonly input: Event.AnyEvent
+    readonly expiresAt?: number | undefined
   }
 ): void => {
-  step.waiters.push({ ...waiter, executions: [] })
+  step.waiters.push({ ...waiter, executions: [], expiresAt: waiter.expiresAt })
   if (waiter.resolved === undefined) state.waiterCount++
 }
 

@@ -73,7 +73,8 @@ const rawStep = (step: run_.StepState): RawStep => {
       requirements: waiter.requirements,
       hasRequirements: waiter.hasRequirements,
       waiterEventPublished: waiter.waiterEventPublished,
-      resolved: waiter.resolved
+      resolved: waiter.resolved,
+      ...(waiter.expiresAt === undefined ? {} : { expiresAt: waiter.expiresAt })
     })
   }
   return { queue, inProgress, collected, waiters }
@@ -206,7 +207,8 @@ export const restore = (
         hasRequirements: waiter.hasRequirements,
         waiterEventPublished: waiter.waiterEventPublished,
         resolved: waiter.resolved,
-        input: waiter.event
+        input: waiter.event,
+        expiresAt: waiter.expiresAt
       })
     }
     for (const attempt of rawStep.inProgress) restored.push({ step, attempt: { ...restoreAttempt(attempt), retryAt: undefined } })

@@ -283,7 +283,8 @@ const encodeWaiter = (
   requirements: encodeRequirements(registry, waiter.requirements, serializer),
   hasRequirements: waiter.hasRequirements,
   waiterEventPublished: waiter.waiterEventPublished,
-  resolved: waiter.resolved === undefined ? null : encodeEvent(registry, waiter.resolved, [...path, "resolved"])
+  resolved: waiter.resolved === undefined ? null : encodeEvent(registry, waiter.resolved, [...path, "resolved"]),
+  ...(waiter.expiresAt === undefined ? {} : { expiresAt: waiter.expiresAt })
 })
 
 const isEmptyStep = (step: RawStep): boolean =>
@@ -451,7 +452,8 @@ const decodeWaiter = (
     requirements,
     hasRequirements: waiter.hasRequirements,
     waiterEventPublished: waiter.waiterEventPublished,
-    resolved: waiter.resolved === null ? undefined : decodeEvent(registry, waiter.resolved, [...path, "resolved"])
+    resolved: waiter.resolved === null ? undefined : decodeEvent(registry, waiter.resolved, [...path, "resolved"]),
+    ...(waiter.expiresAt === undefined ? {} : { expiresAt: waiter.expiresAt })
   }
 }
 

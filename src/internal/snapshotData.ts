@@ -38,6 +38,8 @@ export interface RawWaiter {
   readonly requirements: { readonly [field: string]: unknown } | undefined
   /** Whether the wait had requirements (even if they could not be encoded). */
   readonly hasRequirements: boolean
+  /** When the wait gives up (Clock millis), for a wait with a timeout. */
+  readonly expiresAt?: number | undefined
   /** Whether its `waiterEvent` has been published (a resumed run does not publish it again). */
   readonly waiterEventPublished: boolean
   /** The event that resolved it, not yet taken by its execution. */

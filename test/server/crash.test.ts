@@ -117,13 +117,15 @@ const scenario = (store: () => string) => async () => {
     const chain = await start("chain")
     const retrying = await start("retrying")
     const slow = await start("slow")
+    const expiring = await start("expiring")
 
     // before the kill: each run at its point
     const before = {
       waiting: await readStream(first.base, waiting.handler_id, (f) => types(f).includes("WorkflowIdleEvent")),
       chain: await readStream(first.base, chain.handler_id, (f) => types(f).filter((t) => t === "Progress").length >= 3),
       retrying: await readStream(first.base, retrying.handler_id, (f) => types(f).includes("Failed")),
-      slow: await readStream(first.base, slow.handler_id, (f) => stepStates(f, "running").length >= 1)
+      slow: await readStream(first.base, slow.handler_id, (f) => stepStates(f, "running").length >= 1),
+      expiring: await readStream(first.base, expiring.handler_id, (f) => types(f).includes("InputRequiredEvent"))
     }
     expect(types(before.waiting)).toContain("InputRequiredEvent")
     // the retry's failure is stored with its snapshot before the kill (the stream reads the store)
@@ -132,6 +134,7 @@ const scenario = (store: () => string) => async () => {
     first = undefined
 
     second = await startServer(store())
+    const readyAt = Date.now()
     const base = second.base
     // every handler is there with its run id (the retry, overdue, may have completed already)
     for (const { handler_id, run_id } of [waiting, chain, retrying, slow]) {
@@ -152,9 +155,10 @@ const scenario = (store: () => string) => async () => {
       waiting: await readStream(base, waiting.handler_id, isEnd, resumeFrom(before.waiting)),
       chain: await readStream(base, chain.handler_id, isEnd, resumeFrom(before.chain)),
       retrying: await readStream(base, retrying.handler_id, isEnd, resumeFrom(before.retrying)),
-      slow: await readStream(base, slow.handler_id, isEnd, resumeFrom(before.slow))
+      slow: await readStream(base, slow.handler_id, isEnd, resumeFrom(before.slow)),
+      expiring: await readStream(base, expiring.handler_id, isEnd, resumeFrom(before.expiring))
     }
-    for (const key of ["waiting", "chain", "retrying", "slow"] as const) {
+    for (const key of ["waiting", "chain", "retrying", "slow", "expiring"] as const) {
       const all = [...before[key], ...after[key]]
       // each sequence exactly once, in order, from 0
       expect(all.map((frame) => frame.id)).toEqual(all.map((_, i) => i))
@@ -174,9 +178,18 @@ const scenario = (store: () => string) => async () => {
     expect(stepStates(slowAll, "running").length).toBeGreaterThanOrEqual(2)
     expect(slowAll[slowAll.length - 1]!.envelope.value).toEqual({ result: "worked" })
 
+    // the waiter timeout kept its deadline (4 s after asking, before the kill): overdue when the
+    // run resumed, it fired then, not 4 s after the restart
+    const expiringAll = [...before.expiring, ...after.expiring]
+    const askedAt: number = expiringAll.find((f) => f.envelope.type === "Asked")!.envelope.value.at
+    const timedOutAt: number = expiringAll[expiringAll.length - 1]!.envelope.value.result.timedOutAt
+    expect(timedOutAt).toBeGreaterThanOrEqual(askedAt + 4000)
+    expect(timedOutAt).toBeLessThan(readyAt + 2000)
+    expect(types(expiringAll).filter((t) => t === "InputRequiredEvent")).toEqual(["InputRequiredEvent"])
+
     const completed = await request(base, "GET", "/handlers?status=completed")
     expect(completed.body.handlers.map((h: { handler_id: string }) => h.handler_id).sort()).toEqual(
-      [waiting, chain, retrying, slow].map((h) => h.handler_id).sort()
+      [waiting, chain, retrying, slow, expiring].map((h) => h.handler_id).sort()
     )
   } finally {
     if (first !== undefined) await kill9(first)
