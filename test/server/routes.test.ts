@@ -158,16 +158,14 @@ const readUntil = (
     )
   })
 
-const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
-
-/** GET /handlers/{id} once the run has ended. */
+/**
+ * GET /handlers/{id} once the run has ended: its event stream is read to its end first (it ends
+ * after the terminal event, which the store commits together with the handler's final row).
+ */
 const settled = async (base: string, handlerId: string): Promise<Reply> => {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    const reply = await get(base, `/handlers/${handlerId}`)
-    if (reply.status !== 202) return reply
-    await sleep(10)
-  }
-  throw new Error(`handler ${handlerId} still running`)
+  const stream = await fetch(`${base}/events/${handlerId}?sse=false&after_sequence=-1`)
+  await stream.text()
+  return get(base, `/handlers/${handlerId}`)
 }
 
 // -------------------------------------------------------------------------------------------------
