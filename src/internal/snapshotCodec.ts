@@ -20,7 +20,8 @@ import type { RawAttempt, RawSnapshot, RawStep, RawWaiter } from "./snapshotData
 // registry
 // -------------------------------------------------------------------------------------------------
 
-const builtIns: ReadonlyArray<Event.Any> = [
+/** The built-in event classes of Event.ts, in the registry's order. @internal */
+export const builtIns: ReadonlyArray<Event.Any> = [
   Event.StartEvent,
   Event.StopEvent,
   Event.InputRequiredEvent,

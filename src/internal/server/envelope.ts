@@ -17,7 +17,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import * as Event from "../../Event.js"
 import type * as Workflow from "../../Workflow.js"
-import { registryOf } from "../snapshotCodec.js"
+import { builtIns, registryOf } from "../snapshotCodec.js"
 
 // -------------------------------------------------------------------------------------------------
 // built-in classes
@@ -26,18 +26,7 @@ import { registryOf } from "../snapshotCodec.js"
 /** The original's module for its built-in events (clients match on it). */
 const builtInModule = "workflows.events"
 
-const builtInClasses: ReadonlySet<Event.Any> = new Set<Event.Any>([
-  Event.StartEvent,
-  Event.StopEvent,
-  Event.InputRequiredEvent,
-  Event.HumanResponseEvent,
-  Event.StepStateChanged,
-  Event.WorkflowIdleEvent,
-  Event.UnhandledEvent,
-  Event.WorkflowFailedEvent,
-  Event.WorkflowTimedOutEvent,
-  Event.WorkflowCancelledEvent
-])
+const builtInClasses: ReadonlySet<Event.Any> = new Set(builtIns)
 
 /** Published by the runtime only (`types: ["InternalDispatchEvent"]` on the wire). */
 const internalClasses: ReadonlySet<Event.Any> = new Set<Event.Any>([
@@ -56,14 +45,11 @@ const endingClasses: ReadonlySet<Event.Any> = new Set<Event.Any>([
 const endingTags: ReadonlySet<string> = new Set(Array.from(endingClasses, (eventClass) => eventClass._tag))
 
 /**
- * Made by the runtime for a recovery step (`Step.catchError`) when a step has failed: a client
- * sending one in could fake a failure.
+ * Lifecycle events are the runtime's to publish, and a `StepFailedEvent` its to make for a
+ * recovery step: a client can never send one in (it could fake a failure).
  */
-const runtimeOnlyTags: ReadonlySet<string> = new Set(["StepFailedEvent"])
-
-/** Lifecycle events are the runtime's to publish: a client can never send one in. */
 const isLifecycleClass = (eventClass: Event.Any): boolean =>
-  internalClasses.has(eventClass) || endingClasses.has(eventClass) || runtimeOnlyTags.has(eventClass._tag)
+  internalClasses.has(eventClass) || endingClasses.has(eventClass) || eventClass === Event.StepFailedEvent
 
 /**
  * In the original these are dict-like models without declared fields: their fields travel
