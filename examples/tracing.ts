@@ -4,7 +4,8 @@
  * `Step.catchError` handler. The spans are exported with `@effect/opentelemetry` to an
  * in-memory exporter and printed as a tree (a span per run under the caller's span, a span per
  * step execution under it, failed attempts marked); the logs written inside the steps carry the
- * workflow, the run id and the step; the run counters are read from `WorkflowMetrics`.
+ * workflow, the run id and the step; the run counters, enabled with `WorkflowMetrics.enable`, are
+ * read from `WorkflowMetrics`.
  *
  * Run with: npx tsx examples/tracing.ts
  */
@@ -118,6 +119,7 @@ const program = Effect.gen(function*() {
   const completed = yield* Metric.value(WorkflowMetrics.forWorkflow(WorkflowMetrics.runsCompleted, "research"))
   const durations = yield* Metric.value(WorkflowMetrics.forStep(WorkflowMetrics.stepDuration, "research", "search"))
   yield* Console.log(`metrics: runs completed ${completed.count}, search executions ${durations.count}`)
-}).pipe(Effect.provide([TracingLive, PrintLogs]))
+  // metrics are opt-in: `WorkflowMetrics.enable` turns them on for the runs started below it
+}).pipe(Effect.provide([TracingLive, PrintLogs, WorkflowMetrics.enable]))
 
 if (isMain(import.meta.url)) Effect.runPromise(program)

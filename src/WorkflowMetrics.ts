@@ -5,14 +5,81 @@
  * `step`. Read one with `Metric.value` on the metric tagged the same way, or export them all
  * with a metrics layer (`@effect/opentelemetry`'s `Resource` and `Metrics`, Prometheus, ...).
  *
+ * They are opt-in, as Effect's own runtime metrics are: a run updates them when the fiber that
+ * starts it has them enabled (`WorkflowMetrics.enable`, a layer, or `withEnabled`), decided once
+ * when it starts. A run started without them costs nothing for them (a step execution's
+ * duration, a counter and a gauge update per queued event are small, but not nothing).
+ *
  * The engine updates them directly (not through the calling fiber), so the metric labels a
  * caller sets with `Effect.tagMetrics` are not added to them.
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
+import type * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as MetricBoundaries from "effect/MetricBoundaries"
-import * as MetricLabel from "effect/MetricLabel"
+import type * as MetricBoundaries from "effect/MetricBoundaries"
+import type * as MetricLabel from "effect/MetricLabel"
+import * as internal from "./internal/metrics.js"
+
+/**
+ * Whether the runs a fiber starts update the metrics: `false` unless enabled.
+ *
+ * @example
+ * ```ts
+ * import { Effect, FiberRef } from "effect"
+ * import { WorkflowMetrics } from "effect-workflows"
+ *
+ * const on = FiberRef.get(WorkflowMetrics.enabled) // Effect<boolean>: false by default
+ * ```
+ *
+ * @since 0.1.0
+ * @category enabling
+ */
+export const enabled: FiberRef.FiberRef<boolean> = internal.enabled
+
+/**
+ * Runs the effect with the metrics of the runs it starts enabled or not.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Workflow, WorkflowMetrics } from "effect-workflows"
+ * import { jokes } from "./jokes.js"
+ *
+ * const counted = Workflow.run(jokes, { topic: "cats" }).pipe(WorkflowMetrics.withEnabled(true))
+ * ```
+ *
+ * @since 0.1.0
+ * @category enabling
+ */
+export const withEnabled: {
+  (enabled: boolean): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, enabled: boolean): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, on: boolean): Effect.Effect<A, E, R> => Effect.locally(self, enabled, on)
+)
+
+/**
+ * A layer that enables the metrics of the runs started by what it is provided to (a server's
+ * runs too).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { WorkflowMetrics } from "effect-workflows"
+ * import { program } from "./program.js"
+ *
+ * Effect.runPromise(Effect.provide(program, WorkflowMetrics.enable))
+ * ```
+ *
+ * @since 0.1.0
+ * @category enabling
+ */
+export const enable: Layer.Layer<never> = Layer.locallyScoped(enabled, true)
 
 /**
  * Runs started (a run resumed from a snapshot counts as a start). Every run started ends as
@@ -30,10 +97,7 @@ import * as MetricLabel from "effect/MetricLabel"
  * @since 0.1.0
  * @category metrics
  */
-export const runsStarted: Metric.Metric.Counter<number> = Metric.counter("effect_workflows_runs_started", {
-  description: "Workflow runs started (tagged with workflow)",
-  incremental: true
-})
+export const runsStarted: Metric.Metric.Counter<number> = Metric.fromMetricKey(internal.keys.runsStarted)
 
 /**
  * Runs that ended with their stop event.
@@ -52,10 +116,7 @@ export const runsStarted: Metric.Metric.Counter<number> = Metric.counter("effect
  * @since 0.1.0
  * @category metrics
  */
-export const runsCompleted: Metric.Metric.Counter<number> = Metric.counter("effect_workflows_runs_completed", {
-  description: "Workflow runs completed (tagged with workflow)",
-  incremental: true
-})
+export const runsCompleted: Metric.Metric.Counter<number> = Metric.fromMetricKey(internal.keys.runsCompleted)
 
 /**
  * Runs that failed: a step failed for good (and no error handler recovered it), or a handler
@@ -72,10 +133,7 @@ export const runsCompleted: Metric.Metric.Counter<number> = Metric.counter("effe
  * @since 0.1.0
  * @category metrics
  */
-export const runsFailed: Metric.Metric.Counter<number> = Metric.counter("effect_workflows_runs_failed", {
-  description: "Workflow runs failed (tagged with workflow)",
-  incremental: true
-})
+export const runsFailed: Metric.Metric.Counter<number> = Metric.fromMetricKey(internal.keys.runsFailed)
 
 /**
  * Runs cancelled: `handler.cancel`, or the scope of a run still going closed.
@@ -91,10 +149,7 @@ export const runsFailed: Metric.Metric.Counter<number> = Metric.counter("effect_
  * @since 0.1.0
  * @category metrics
  */
-export const runsCancelled: Metric.Metric.Counter<number> = Metric.counter("effect_workflows_runs_cancelled", {
-  description: "Workflow runs cancelled (tagged with workflow)",
-  incremental: true
-})
+export const runsCancelled: Metric.Metric.Counter<number> = Metric.fromMetricKey(internal.keys.runsCancelled)
 
 /**
  * Runs ended by their run timeout.
@@ -110,10 +165,7 @@ export const runsCancelled: Metric.Metric.Counter<number> = Metric.counter("effe
  * @since 0.1.0
  * @category metrics
  */
-export const runsTimedOut: Metric.Metric.Counter<number> = Metric.counter("effect_workflows_runs_timed_out", {
-  description: "Workflow runs timed out (tagged with workflow)",
-  incremental: true
-})
+export const runsTimedOut: Metric.Metric.Counter<number> = Metric.fromMetricKey(internal.keys.runsTimedOut)
 
 /**
  * The boundaries of `stepDuration`, in milliseconds: 1, 2, 4, ... 2^19 (about 9 minutes).
@@ -128,11 +180,7 @@ export const runsTimedOut: Metric.Metric.Counter<number> = Metric.counter("effec
  * @since 0.1.0
  * @category metrics
  */
-export const stepDurationBoundaries: MetricBoundaries.MetricBoundaries = MetricBoundaries.exponential({
-  start: 1,
-  factor: 2,
-  count: 20
-})
+export const stepDurationBoundaries: MetricBoundaries.MetricBoundaries = internal.stepDurationBoundaries
 
 /**
  * The Clock time of each step execution, in milliseconds, from its start to its end (success,
@@ -153,11 +201,7 @@ export const stepDurationBoundaries: MetricBoundaries.MetricBoundaries = MetricB
  * @since 0.1.0
  * @category metrics
  */
-export const stepDuration: Metric.Metric.Histogram<number> = Metric.histogram(
-  "effect_workflows_step_duration_ms",
-  stepDurationBoundaries,
-  "Duration of step executions in milliseconds (tagged with workflow and step)"
-)
+export const stepDuration: Metric.Metric.Histogram<number> = Metric.fromMetricKey(internal.keys.stepDuration)
 
 /**
  * The events waiting for a worker slot in the queues of the workflow's steps, over all its runs
@@ -176,9 +220,7 @@ export const stepDuration: Metric.Metric.Histogram<number> = Metric.histogram(
  * @since 0.1.0
  * @category metrics
  */
-export const queueDepth: Metric.Metric.Gauge<number> = Metric.gauge("effect_workflows_queue_depth", {
-  description: "Events waiting for a worker slot (tagged with workflow)"
-})
+export const queueDepth: Metric.Metric.Gauge<number> = Metric.fromMetricKey(internal.keys.queueDepth)
 
 /**
  * The name of the tag carrying the workflow's name.
@@ -193,7 +235,7 @@ export const queueDepth: Metric.Metric.Gauge<number> = Metric.gauge("effect_work
  * @since 0.1.0
  * @category tags
  */
-export const workflowTag = "workflow"
+export const workflowTag: "workflow" = internal.workflowTag
 
 /**
  * The name of the tag carrying the step's name (on `stepDuration`).
@@ -208,7 +250,7 @@ export const workflowTag = "workflow"
  * @since 0.1.0
  * @category tags
  */
-export const stepTag = "step"
+export const stepTag: "step" = internal.stepTag
 
 /**
  * A metric tagged with a workflow's name, as the engine updates it: `Metric.value` of it reads
@@ -263,9 +305,7 @@ export const forStep = <Type, In, Out>(
  * @since 0.1.0
  * @category tags
  */
-export const workflowLabels = (workflow: string): ReadonlyArray<MetricLabel.MetricLabel> => [
-  MetricLabel.make(workflowTag, workflow)
-]
+export const workflowLabels: (workflow: string) => ReadonlyArray<MetricLabel.MetricLabel> = internal.workflowLabels
 
 /**
  * The labels of a step's metrics.
@@ -280,7 +320,5 @@ export const workflowLabels = (workflow: string): ReadonlyArray<MetricLabel.Metr
  * @since 0.1.0
  * @category tags
  */
-export const stepLabels = (workflow: string, step: string): ReadonlyArray<MetricLabel.MetricLabel> => [
-  MetricLabel.make(workflowTag, workflow),
-  MetricLabel.make(stepTag, step)
-]
+export const stepLabels: (workflow: string, step: string) => ReadonlyArray<MetricLabel.MetricLabel> =
+  internal.stepLabels

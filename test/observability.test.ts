@@ -339,6 +339,32 @@ describe("log annotations", () => {
       ])
       yield* handler.cancel
     }))
+
+  it.effect("a fiber a step forks logs as its step; a run started by a step has its own; a step's own annotation wins", () =>
+    Effect.gen(function*() {
+      const { layer, logs } = captureLogs()
+      const inner = Step.make("inner", { on: StartEvent, emits: [StopEvent] }, () =>
+        Effect.as(Effect.log("inner"), new StopEvent({ result: 1 })))
+      const innerWf = Workflow.make({ name: "inner-wf", steps: [inner] })
+      const outer = Step.make("outer", { on: StartEvent, emits: [StopEvent] }, () =>
+        Effect.gen(function*() {
+          yield* Fiber.join(yield* Effect.fork(Effect.log("forked")))
+          const result = yield* Workflow.run(innerWf, undefined, { runId: "inner-1" })
+          yield* Effect.log("after inner").pipe(Effect.annotateLogs("workflow.step", "renamed"))
+          return new StopEvent({ result })
+        }))
+      const outerWf = Workflow.make({ name: "outer-wf", steps: [outer] })
+      yield* Workflow.run(outerWf, undefined, { runId: "outer-1" }).pipe(Effect.provide(layer))
+      const outerRun = { "workflow.name": "outer-wf", "workflow.run_id": "outer-1" }
+      expect(logs).toEqual([
+        { message: "forked", annotations: { ...outerRun, "workflow.step": "outer" } },
+        {
+          message: "inner",
+          annotations: { "workflow.name": "inner-wf", "workflow.run_id": "inner-1", "workflow.step": "inner" }
+        },
+        { message: "after inner", annotations: { ...outerRun, "workflow.step": "renamed" } }
+      ])
+    }))
 })
 
 // -------------------------------------------------------------------------------------------------
@@ -393,6 +419,29 @@ describe("metrics", () => {
       expect([durations.count, durations.sum, durations.max]).toEqual([5, 250, 250])
       // another workflow's figures are apart
       expect((yield* Metric.value(WorkflowMetrics.forWorkflow(WorkflowMetrics.runsCompleted, "nope"))).count).toBe(0)
+    }).pipe(WorkflowMetrics.withEnabled(true)))
+
+  it.effect("off unless enabled: runs started without them update none; the layer and withEnabled turn them on", () =>
+    Effect.gen(function*() {
+      const item = Step.make("item", { on: StartEvent, emits: [Item] }, () => Effect.succeed(new Item({ n: 1 })))
+      const done = Step.make("done", { on: Item, emits: [StopEvent] }, (ev) => Effect.succeed(new StopEvent({ result: ev.n })))
+      const wf = Workflow.make({ name: "opt-in", steps: [item, done] })
+      const started = Effect.map(Metric.value(WorkflowMetrics.forWorkflow(WorkflowMetrics.runsStarted, "opt-in")), (s) =>
+        s.count)
+      const executions = Effect.map(
+        Metric.value(WorkflowMetrics.forStep(WorkflowMetrics.stepDuration, "opt-in", "done")),
+        (s) => s.count
+      )
+
+      expect(yield* FiberRef.get(WorkflowMetrics.enabled)).toBe(false)
+      yield* Workflow.run(wf)
+      expect([yield* started, yield* executions]).toEqual([0, 0])
+      yield* Effect.provide(Workflow.run(wf), WorkflowMetrics.enable)
+      expect([yield* started, yield* executions]).toEqual([1, 1])
+      yield* WorkflowMetrics.withEnabled(Workflow.run(wf), true)
+      // the innermost setting around the start wins
+      yield* Workflow.run(wf).pipe(WorkflowMetrics.withEnabled(false), WorkflowMetrics.withEnabled(true))
+      expect([yield* started, yield* executions]).toEqual([2, 2])
     }))
 
   it.scoped("queue depth: events waiting for a worker, back to 0 when taken or when the run ends", () =>
@@ -420,5 +469,32 @@ describe("metrics", () => {
       yield* WorkflowTest.untilIdle(first)
       expect([started, yield* depth]).toEqual([[1, 1, 2, 3], 0])
       yield* first.cancel
+    }).pipe(WorkflowMetrics.withEnabled(true)))
+
+  it.scoped("queue depth: a run resumed from a snapshot counts the events its snapshot had queued", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const slow = Step.make("slow", { on: Item, emits: [], workers: 1 }, () => Deferred.await(gate))
+      const start = Step.make("start", { on: StartEvent, emits: [Item] }, (_, ctx) =>
+        Effect.forEach([1, 2, 3], (n) => ctx.sendEvent(new Item({ n })), { discard: true }))
+      const wf = Workflow.make({ name: "requeued", steps: [start, slow], validation: false })
+      const depth = Effect.map(Metric.value(WorkflowMetrics.forWorkflow(WorkflowMetrics.queueDepth, "requeued")), (s) =>
+        s.value)
+
+      // not metered: taken, snapshotted and cancelled without a trace in the gauge
+      const first = yield* Workflow.start(wf)
+      yield* Effect.yieldNow()
+      const snapshot = yield* first.snapshot
+      yield* first.cancel
+      expect(yield* depth).toBe(0)
+
+      // resumed metered: the slow step's execution runs again, two events wait behind it
+      const resumed = yield* WorkflowMetrics.withEnabled(Workflow.resume(wf, snapshot), true)
+      yield* Effect.yieldNow()
+      expect(yield* depth).toBe(2)
+      yield* Deferred.succeed(gate, undefined)
+      yield* WorkflowTest.untilIdle(resumed)
+      expect(yield* depth).toBe(0)
+      yield* resumed.cancel
     }))
 })

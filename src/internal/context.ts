@@ -68,14 +68,15 @@ const firstAttempt: WorkflowContext.RetryInfo = { attempt: 1, elapsed: Duration.
  * The context of one execution. Its members are made when first read (most step bodies use
  * few of them) and then kept, so that reading one twice gives the same function.
  */
-class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
+export class ExecutionContext implements WorkflowContext.WorkflowContext<any> {
   private wait: WorkflowContext.WorkflowContext<any>["waitForEvent"] | undefined = undefined
   private collect: WorkflowContext.WorkflowContext<any>["collectEvents"] | undefined = undefined
   private send: WorkflowContext.WorkflowContext<any>["sendEvent"] | undefined = undefined
 
   constructor(
-    private readonly run: Run,
-    private readonly step: run_.StepState,
+    /** The run and the step, which the log annotations of the execution name (telemetry.ts). */
+    readonly run: Run,
+    readonly step: run_.StepState,
     private readonly execution: run_.Execution,
     readonly retryInfo: WorkflowContext.RetryInfo
   ) {}
@@ -123,7 +124,7 @@ export const makeContext = (
   step: run_.StepState,
   execution: run_.Execution,
   startedAt: number
-): WorkflowContext.WorkflowContext<any> => {
+): ExecutionContext => {
   const attempt = execution.attempt
   return new ExecutionContext(
     run,
@@ -146,7 +147,7 @@ export const makeContext = (
  * @internal
  */
 export class CurrentContext implements WorkflowContext.WorkflowContext<any> {
-  current!: WorkflowContext.WorkflowContext<any>
+  current!: ExecutionContext
   get runId() {
     return this.current.runId
   }

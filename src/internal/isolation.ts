@@ -32,15 +32,6 @@ export const restore = (fiber: Fiber.RuntimeFiber<any, any>, refs: Refs): void =
   if (internals(fiber)._fiberRefs !== refs) internals(fiber).setFiberRefs(refs)
 }
 
-/**
- * Sets refs that differ from the fiber's only in refs the fiber does not cache (its log
- * annotations): `setFiberRefs` would also re-read the services, scheduler, supervisor and
- * context it caches, which are the same. @internal
- */
-export const replaceUncached = (fiber: Fiber.RuntimeFiber<any, any>, refs: Refs): void => {
-  internals(fiber)._fiberRefs = refs
-}
-
 /** Interrupts the fibers an execution forked and left running (without waiting for them). @internal */
 export const interruptChildren = (fiber: Fiber.RuntimeFiber<any, any>): void => {
   const children = internals(fiber)._children

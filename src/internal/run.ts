@@ -7,13 +7,13 @@
  */
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
-import type * as MetricLabel from "effect/MetricLabel"
+import type * as MetricHook from "effect/MetricHook"
 import * as Option from "effect/Option"
 import * as Event from "../Event.js"
 import type * as StateStore from "../StateStore.js"
 import type * as Step from "../Step.js"
 import type * as Workflow from "../Workflow.js"
-import * as WorkflowMetrics from "../WorkflowMetrics.js"
+import * as metrics from "./metrics.js"
 import { coverage } from "./recovery.js"
 
 // -------------------------------------------------------------------------------------------------
@@ -127,10 +127,8 @@ export interface StepPlan {
   readonly emits: ReadonlySet<string>
   /** Index into the plan's steps of the `Step.catchError` handler covering the step, or -1. */
   readonly handler: number
-  /** The labels of the step's metrics (one array per workflow value: the metric hooks cache by it). */
-  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
-  /** The labels of its workflow's metrics. */
-  readonly workflowLabels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** The hook of the step's execution durations, made by the workflow's first metered run. */
+  duration: MetricHook.MetricHook.Histogram | undefined
 }
 
 /** What a run needs to know of a workflow that does not change from run to run. @internal */
@@ -138,8 +136,8 @@ export interface Plan {
   readonly steps: ReadonlyArray<StepPlan>
   /** Indices into `steps` of the steps accepting each tag. */
   readonly routes: ReadonlyMap<string, ReadonlyArray<number>>
-  /** The labels of the workflow's metrics. */
-  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** The hooks of the workflow's metrics, made by its first metered run (see `meter`). */
+  metrics: metrics.WorkflowHooks | undefined
 }
 
 const plans = new WeakMap<Workflow.Any, Plan>()
@@ -150,7 +148,6 @@ export const planOf = (workflow: Workflow.Any): Plan => {
   if (plan === undefined) {
     const routes = new Map<string, Array<number>>()
     const handlers = coverage(workflow.steps)
-    const workflowLabels = WorkflowMetrics.workflowLabels(workflow.name)
     const steps = workflow.steps.map((step, index): StepPlan => {
       const accepts = new Set(step.on.map(Event.tag))
       for (const tag of accepts) {
@@ -163,11 +160,10 @@ export const planOf = (workflow: Workflow.Any): Plan => {
         accepts,
         emits: new Set(step.emits.map(Event.tag)),
         handler: handlers[index]!,
-        labels: WorkflowMetrics.stepLabels(workflow.name, step.name),
-        workflowLabels
+        duration: undefined
       }
     })
-    plan = { steps, routes, labels: workflowLabels }
+    plan = { steps, routes, metrics: undefined }
     plans.set(workflow, plan)
   }
   return plan
@@ -192,7 +188,7 @@ export class StepState {
   /** Puts an item at the end of the queue. */
   offer(item: QueueItem): void {
     ;(this._queue ??= []).push(item)
-    WorkflowMetrics.queueDepth.unsafeModify(1, this.plan.workflowLabels)
+    this.metrics?.queueDepth.modify(1)
   }
   /** Attempts waiting out a retry delay. */
   get delayed(): Set<Attempt> {
@@ -218,7 +214,7 @@ export class StepState {
     if (queue === undefined || this.head >= queue.length) return undefined
     const item = queue[this.head]
     queue[this.head++] = undefined
-    WorkflowMetrics.queueDepth.unsafeModify(-1, this.plan.workflowLabels)
+    this.metrics?.queueDepth.modify(-1)
     if (this.head === queue.length) {
       this._queue = undefined
       this.head = 0
@@ -236,8 +232,10 @@ export class StepState {
   get queuedCount(): number {
     return this._queue === undefined ? 0 : this._queue.length - this.head
   }
-  /** What does not change from run to run (the step's metric labels, its handler). */
+  /** What does not change from run to run (the step's metric hooks, its handler). */
   readonly plan: StepPlan
+  /** The hooks of the workflow's metrics when the run updates them (see `meter`). */
+  metrics: metrics.WorkflowHooks | undefined = undefined
 
   constructor(plan: StepPlan) {
     this.step = plan.step
@@ -374,6 +372,8 @@ export class RunState {
   startedAt: number | undefined = undefined
   readonly steps: ReadonlyArray<StepState>
   readonly plan: Plan
+  /** The hooks of the workflow's metrics when the run updates them (see `meter`). */
+  metrics: metrics.WorkflowHooks | undefined = undefined
   readonly stopTag: string
   /** Attempts restored from a snapshot, queued (in order) or timed when the run begins. */
   restored: Array<{ readonly step: StepState; readonly attempt: Attempt }> | undefined = undefined
@@ -431,6 +431,21 @@ export class RunState {
 
   stepNamed(name: string): StepState | undefined {
     return this.steps.find((step) => step.step.name === name)
+  }
+}
+
+/**
+ * The run updates its workflow's metrics (decided before it begins, when nothing is queued yet:
+ * metrics are opt-in, see `WorkflowMetrics.enabled`). @internal
+ */
+export const meter = (state: RunState): void => {
+  const plan = state.plan
+  const name = state.workflow.name
+  const hooks = plan.metrics ??= metrics.workflowHooks(name)
+  state.metrics = hooks
+  for (const step of state.steps) {
+    step.plan.duration ??= metrics.stepDurationHook(name, step.step.name)
+    step.metrics = hooks
   }
 }
 
@@ -1197,7 +1212,7 @@ export const end = (
   for (const step of state.steps) {
     if (!step.hasQueued) continue
     // what stays queued is never taken: it leaves the queue depth now
-    WorkflowMetrics.queueDepth.unsafeModify(-step.queuedCount, step.plan.workflowLabels)
+    step.metrics?.queueDepth.modify(-step.queuedCount)
     for (const item of step.queued()) {
       if (isResumption(item)) {
         item.resumption.queued = false

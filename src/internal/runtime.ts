@@ -23,9 +23,9 @@ import type * as Workflow from "../Workflow.js"
 import type * as WorkflowContext from "../WorkflowContext.js"
 import type * as WorkflowHandler from "../WorkflowHandler.js"
 import * as WorkflowError from "../WorkflowError.js"
-import * as WorkflowMetrics from "../WorkflowMetrics.js"
 import { sendEvent } from "./context.js"
 import * as deadlines from "./deadlines.js"
+import * as metrics from "./metrics.js"
 import * as run_ from "./run.js"
 import { close, closedIndex, type Journal, Run } from "./shell.js"
 import * as snapshot from "./snapshot.js"
@@ -285,7 +285,7 @@ const traceRun = (run: Run, tracing: telemetry.Tracing): void => {
 
 /** Begins a run: at once, or when its workflow's concurrency limit gives it a permit. */
 const launch = (run: Run, tracing: telemetry.Tracing | undefined): Run => {
-  WorkflowMetrics.runsStarted.unsafeUpdate(1, run.state.plan.labels)
+  run.state.metrics?.runsStarted.update(1)
   if (tracing !== undefined) traceRun(run, tracing)
   const semaphore = run.semaphore
   if (semaphore === undefined) {
@@ -344,13 +344,15 @@ export const startIn = <Start, Result, E, R, S>(
     // read once per run: a run whose spans would go nowhere makes none
     const tracing = telemetry.tracingOf(fiber)
     const make = (state: run_.RunState): Effect.Effect<Run> => {
+      if (fiber.getFiberRef(metrics.enabled)) run_.meter(state)
       const run = new Run(
         state,
         Context.get(fiber.currentDefaultServices, Clock.Clock),
         // interruptible: the run's fibers inherit these flags, whatever region the run starts in
         Runtime.make({
           context: fiber.currentContext,
-          fiberRefs: fiber.getFiberRefs(),
+          // with loggers that add a step execution's log annotations
+          fiberRefs: telemetry.runFiberRefs(fiber),
           runtimeFlags: RuntimeFlags.enable(status.runtimeFlags, RuntimeFlags.Interruption)
         }),
         concurrencyLimit(self),

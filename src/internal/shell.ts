@@ -14,7 +14,6 @@ import * as Runtime from "effect/Runtime"
 import type * as Tracer from "effect/Tracer"
 import type * as Serializer from "../Serializer.js"
 import * as WorkflowContext from "../WorkflowContext.js"
-import * as WorkflowMetrics from "../WorkflowMetrics.js"
 import { CurrentContext } from "./context.js"
 import * as deadlines from "./deadlines.js"
 import * as run_ from "./run.js"
@@ -182,18 +181,10 @@ export class Run {
   }
 }
 
-/** The counter of each ending. */
-const endings: Record<run_.Ending, typeof WorkflowMetrics.runsCompleted> = {
-  completed: WorkflowMetrics.runsCompleted,
-  failed: WorkflowMetrics.runsFailed,
-  cancelled: WorkflowMetrics.runsCancelled,
-  timedOut: WorkflowMetrics.runsTimedOut
-}
-
 /** Counts the run's ending and ends its span. */
 const recordEnd = (run: Run, exit: Exit.Exit<unknown, unknown>): void => {
   const ending = (run.state.status as { readonly ending: run_.Ending }).ending
-  endings[ending].unsafeUpdate(1, run.state.plan.labels)
+  run.state.metrics?.ended[ending].update(1)
   const traced = run.traced
   if (traced !== undefined) {
     traced.span.attribute(telemetry.keys.outcome, ending)

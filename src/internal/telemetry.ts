@@ -4,24 +4,29 @@
  * Spans cost nothing when nobody reads them: whether a run makes any is decided once, when it
  * starts, from the calling fiber (a `Tracer` other than Effect's default one, tracing enabled).
  * A run then has a span `workflow <name>` under the caller's span, and each step execution a
- * span `step <name>` under it, which its body sees as its parent span. Log annotations are one
- * `FiberRefs` value per worker fiber and step (the worker's refs with the run's and the step's
- * annotations), made and set when a worker starts an execution of another step than its last
- * one, and restored, as every ref, when an execution ends (see isolation.ts); a run's state
- * keeps none of them.
+ * span `step <name>` under it, which its body sees as its parent span.
+ *
+ * Log annotations cost nothing until a step logs: a run's fibers start with the caller's
+ * loggers, each made to add the annotations of the step execution that logs (found in the
+ * logging fiber's context) to what it is given. Nothing is set per execution, and a run's id
+ * is made only when something reads it. The price: `Logger.replace` inside a step body cannot
+ * find the logger it replaces (the run has its annotating copy), so that copy logs too.
  */
 import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
-import * as Hash from "effect/Hash"
 import * as HashMap from "effect/HashMap"
-import * as Option from "effect/Option"
+import * as HashSet from "effect/HashSet"
+import * as Logger from "effect/Logger"
+import type * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
+import * as WorkflowContext from "../WorkflowContext.js"
+import { CurrentContext } from "./context.js"
+import * as isolation from "./isolation.js"
 
 /** The names of the span attributes and log annotations. @internal */
 export const keys = {
@@ -89,57 +94,75 @@ export const endSpan = (
   span.end(tracing.timing ? clock.unsafeCurrentTimeNanos() : bigint0, exit)
 }
 
-const hashes = {
-  workflow: Hash.hash(keys.workflow),
-  runId: Hash.hash(keys.runId),
-  step: Hash.hash(keys.step)
-}
-
-// `HashMap.set` with the key's hash computed once
-const set = (
-  map: HashMap.HashMap<string, unknown>,
-  key: string,
-  hash: number,
-  value: unknown
-): HashMap.HashMap<string, unknown> => HashMap.modifyHash(map, key, hash, () => Option.some(value))
-
-/** The log annotations `base` with the run's. @internal */
-export const runAnnotations = (
-  base: HashMap.HashMap<string, unknown>,
-  workflow: string,
-  runId: string
-): HashMap.HashMap<string, unknown> =>
-  set(set(base, keys.workflow, hashes.workflow, workflow), keys.runId, hashes.runId, runId)
-
-/** The log annotations of a run's with a step's. @internal */
-export const stepAnnotations = (
-  run: HashMap.HashMap<string, unknown>,
-  step: string
-): HashMap.HashMap<string, unknown> => set(run, keys.step, hashes.step, step)
-
-/** The log annotations of a fiber's refs. @internal */
-export const annotationsOf = (refs: FiberRefs.FiberRefs): HashMap.HashMap<string, unknown> =>
-  FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+type Loggers = HashSet.HashSet<Logger.Logger<unknown, any>>
 
 /**
- * Sets `fiber`'s own log annotations in refs that nothing but the fiber holds, in place (Effect
- * 3 specific: a fiber's refs are one `Map` of stacks of values by fiber id, made for the fiber
- * when it is forked; the stacks may be shared, the map is not). @internal
+ * Adds the annotations of the step execution whose fiber logs (its context's `WorkflowContext`
+ * is a worker's), where the fiber has not set them itself.
  */
-export const annotateInPlace = (
-  refs: FiberRefs.FiberRefs,
-  fiber: Fiber.RuntimeFiber<any, any>,
-  value: HashMap.HashMap<string, unknown>
-): void => {
-  type Stack = readonly [readonly [FiberId.Single, unknown], ...Array<readonly [FiberId.Single, unknown]>]
-  const locals = refs.locals as unknown as Map<FiberRef.FiberRef<any>, Stack>
-  const id = fiber.id()
-  const stack = locals.get(FiberRef.currentLogAnnotations)
-  // a new array: the one there may be shared with other refs (a copy of these refs has it)
-  const head = [id, value] as const
-  let next: Stack
-  if (stack === undefined || (stack.length === 1 && stack[0][0] === id)) next = [head]
-  else if (stack[0][0] === id) next = [head, ...stack.slice(1)]
-  else next = [head, ...stack]
-  locals.set(FiberRef.currentLogAnnotations, next)
+const withStepAnnotations = (options: Logger.Logger.Options<unknown>): Logger.Logger.Options<unknown> => {
+  const context = FiberRefs.getOrDefault(options.context, FiberRef.currentContext)
+  const current = Context.getOrElse(context, WorkflowContext.WorkflowContext, () => undefined)
+  if (!(current instanceof CurrentContext)) return options
+  const execution = current.current
+  const annotations = stepAnnotations(
+    options.annotations,
+    execution.run.state.workflow.name,
+    execution.run.state,
+    execution.step.step.name
+  )
+  return annotations === options.annotations ? options : { ...options, annotations }
+}
+
+/** The log annotations of a step execution added to what its fiber set (which wins). @internal */
+export const stepAnnotations = (
+  base: HashMap.HashMap<string, unknown>,
+  workflow: string,
+  run: { readonly runId: string },
+  step: string
+): HashMap.HashMap<string, unknown> => {
+  let annotations = base
+  if (!HashMap.has(annotations, keys.workflow)) annotations = HashMap.set(annotations, keys.workflow, workflow)
+  if (!HashMap.has(annotations, keys.runId)) annotations = HashMap.set(annotations, keys.runId, run.runId)
+  if (!HashMap.has(annotations, keys.step)) annotations = HashMap.set(annotations, keys.step, step)
+  return annotations
+}
+
+// every set of loggers a run started with, and its annotating counterpart (made once)
+const annotatingSets = new WeakMap<Loggers, Loggers>()
+const annotating = new WeakSet<Loggers>()
+
+const annotatingLoggers = (loggers: Loggers): Loggers => {
+  if (annotating.has(loggers)) return loggers
+  let set = annotatingSets.get(loggers)
+  if (set === undefined) {
+    set = HashSet.map(loggers, Logger.mapInputOptions(withStepAnnotations))
+    annotatingSets.set(loggers, set)
+    annotating.add(set)
+  }
+  return set
+}
+
+// the fiber refs of a caller and what its runs start from (the same while the caller sets no ref)
+const runRefs = new WeakMap<FiberRefs.FiberRefs, FiberRefs.FiberRefs>()
+
+/**
+ * The fiber refs a run's fibers start from: the caller's, with its loggers made to add the
+ * annotations of the step execution that logs. Read from the fiber as they are (a fiber's refs
+ * are never changed in place, and `getFiberRefs()` would first make a copy to write its runtime
+ * flags, which a run's fibers take from their runtime), so that the runs a fiber starts one after
+ * another share one value. @internal
+ */
+export const runFiberRefs = (fiber: Fiber.RuntimeFiber<any, any>): FiberRefs.FiberRefs => {
+  const refs = isolation.save(fiber)
+  let forRuns = runRefs.get(refs)
+  if (forRuns === undefined) {
+    const loggers = FiberRefs.getOrDefault(refs, FiberRef.currentLoggers)
+    const annotatingSet = annotatingLoggers(loggers)
+    forRuns = annotatingSet === loggers
+      ? refs
+      : FiberRefs.updateAs(refs, { fiberId: fiber.id(), fiberRef: FiberRef.currentLoggers, value: annotatingSet })
+    runRefs.set(refs, forRuns)
+  }
+  return forRuns
 }

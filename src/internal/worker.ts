@@ -8,7 +8,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as FiberId from "effect/FiberId"
-import type * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
@@ -16,7 +15,6 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Tracer from "effect/Tracer"
 import * as Event from "../Event.js"
 import * as WorkflowError from "../WorkflowError.js"
-import * as WorkflowMetrics from "../WorkflowMetrics.js"
 import { type CurrentContext, makeContext } from "./context.js"
 import * as isolation from "./isolation.js"
 import { currentFirstAttemptAt } from "./retry.js"
@@ -38,15 +36,8 @@ export const worker = (
  * continuations of every execution it runs (none is made per execution).
  */
 class Worker {
-  /**
-   * The refs every execution starts from, restored when it ends: the fiber's refs when it
-   * started, with the run's and the step's log annotations of the step it runs (`annotated`),
-   * changed in place when it runs an execution of another step.
-   */
+  /** The refs every execution starts from (the fiber's when it started), restored when it ends. */
   private readonly refs: isolation.Refs
-  private annotated: run_.StepState | undefined = undefined
-  /** The fiber's log annotations with the run's. */
-  private runAnnotations: HashMap.HashMap<string, unknown> | undefined = undefined
   /** Clock millis at which the execution in progress started. */
   private startedAt = 0
   /** Clock millis at which the last execution ended, and a function that reads it. */
@@ -77,32 +68,8 @@ class Worker {
     this.execution = execution
     this.startedAt = startedAt
     this.current.current = makeContext(run, step, execution, startedAt)
-    if (this.annotated !== step) this.annotate(step)
     const body = callBody(step, attempt.event, this.current.current)
     return Effect.matchCauseEffect(run.traced === undefined ? body : this.traced(body), this)
-  }
-
-  /**
-   * Sets the log annotations of the run and of `step` in the refs executions start from. Made
-   * here, not kept with the run: a run's state holds no more than it did (many runs stay alive
-   * at once); the worker fiber holds them while it runs.
-   */
-  private annotate(step: run_.StepState): void {
-    const run = this.run
-    this.annotated = step
-    const annotations = telemetry.stepAnnotations(
-      this.runAnnotations ??= telemetry.runAnnotations(
-        telemetry.annotationsOf(this.refs),
-        run.state.workflow.name,
-        run.state.runId
-      ),
-      step.step.name
-    )
-    // The fiber's own refs (made for it when it was forked; what reads a fiber's refs gets a
-    // copy), changed in place rather than copied for every step. They are the fiber's refs now
-    // (restored when the last execution ended), or differ from them in uncached refs only.
-    telemetry.annotateInPlace(this.refs, this.fiber, annotations)
-    isolation.replaceUncached(this.fiber, this.refs)
   }
 
   /** The body in the execution's span (its parent span), which an interruption ends too. */
@@ -141,7 +108,7 @@ class Worker {
     const execution = this.execution
     const state = this.run.state
     const now = this.run.clock.unsafeCurrentTimeMillis()
-    WorkflowMetrics.stepDuration.unsafeUpdate(now - this.startedAt, step.plan.labels)
+    if (step.metrics !== undefined) step.plan.duration!.update(now - this.startedAt)
     if (this.span !== undefined) this.endSpan(Exit.failCause(cause))
     if (state.done) return this.next(step, execution, now)
     const failure = Cause.failureOption(cause)
@@ -166,7 +133,7 @@ class Worker {
     const step = this.step
     const now = run.clock.unsafeCurrentTimeMillis()
     this.endedAt = now
-    WorkflowMetrics.stepDuration.unsafeUpdate(now - this.startedAt, step.plan.labels)
+    if (step.metrics !== undefined) step.plan.duration!.update(now - this.startedAt)
     const invalid = run_.succeeded(run.state, step, this.execution, value, this.readEnd)
     if (invalid !== undefined) {
       const error = new WorkflowError.WorkflowRuntimeError({ message: invalid.message })
