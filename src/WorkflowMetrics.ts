@@ -5,6 +5,10 @@
  * `step`. Read one with `Metric.value` on the metric tagged the same way, or export them all
  * with a metrics layer (`@effect/opentelemetry`'s `Resource` and `Metrics`, Prometheus, ...).
  *
+ * Their names, as exporters show them: `effect_workflows_runs_started`, `_runs_completed`,
+ * `_runs_failed`, `_runs_cancelled`, `_runs_timed_out` (counters), `_step_duration_ms` (a
+ * histogram) and `_queue_depth` (a gauge).
+ *
  * They are opt-in, as Effect's own runtime metrics are: a run updates them when the fiber that
  * starts it has them enabled (`WorkflowMetrics.enable`, a layer, or `withEnabled`), decided once
  * when it starts. A run started without them costs nothing for them (a step execution's

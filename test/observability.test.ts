@@ -421,6 +421,27 @@ describe("metrics", () => {
       expect((yield* Metric.value(WorkflowMetrics.forWorkflow(WorkflowMetrics.runsCompleted, "nope"))).count).toBe(0)
     }).pipe(WorkflowMetrics.withEnabled(true)))
 
+  it.effect("the metrics' names and tags, as an exporter sees them", () =>
+    Effect.gen(function*() {
+      const only = Step.make("only", { on: StartEvent, emits: [StopEvent] }, () =>
+        Effect.succeed(new StopEvent({ result: null })))
+      yield* Workflow.run(Workflow.make({ name: "exported", steps: [only] })).pipe(WorkflowMetrics.withEnabled(true))
+      const pairs = (yield* Metric.snapshot).filter((pair) =>
+        pair.metricKey.tags.some((tag) => tag.key === "workflow" && tag.value === "exported")
+      )
+      expect(
+        pairs.map((pair) => [pair.metricKey.name, pair.metricKey.tags.map((tag) => `${tag.key}=${tag.value}`)]).sort()
+      ).toEqual([
+        ["effect_workflows_queue_depth", ["workflow=exported"]],
+        ["effect_workflows_runs_cancelled", ["workflow=exported"]],
+        ["effect_workflows_runs_completed", ["workflow=exported"]],
+        ["effect_workflows_runs_failed", ["workflow=exported"]],
+        ["effect_workflows_runs_started", ["workflow=exported"]],
+        ["effect_workflows_runs_timed_out", ["workflow=exported"]],
+        ["effect_workflows_step_duration_ms", ["workflow=exported", "step=only"]]
+      ])
+    }))
+
   it.effect("off unless enabled: runs started without them update none; the layer and withEnabled turn them on", () =>
     Effect.gen(function*() {
       const item = Step.make("item", { on: StartEvent, emits: [Item] }, () => Effect.succeed(new Item({ n: 1 })))
@@ -433,8 +454,12 @@ describe("metrics", () => {
         (s) => s.count
       )
 
+      const exported = Effect.map(Metric.snapshot, (pairs) =>
+        pairs.filter((pair) => pair.metricKey.tags.some((tag) => tag.value === "opt-in")).length)
       expect(yield* FiberRef.get(WorkflowMetrics.enabled)).toBe(false)
       yield* Workflow.run(wf)
+      // not even a series at 0 for an exporter to show
+      expect(yield* exported).toBe(0)
       expect([yield* started, yield* executions]).toEqual([0, 0])
       yield* Effect.provide(Workflow.run(wf), WorkflowMetrics.enable)
       expect([yield* started, yield* executions]).toEqual([1, 1])

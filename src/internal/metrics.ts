@@ -40,28 +40,20 @@ export const stepDurationBoundaries: MetricBoundaries.MetricBoundaries = MetricB
   count: 20
 })
 
+// a counter of runs, tagged with the workflow
+const runCounter = (name: string, what: string) =>
+  MetricKey.counter(`effect_workflows_runs_${name}`, {
+    description: `Workflow runs ${what} (tagged with workflow)`,
+    incremental: true
+  })
+
 /** @internal */
 export const keys = {
-  runsStarted: MetricKey.counter("effect_workflows_runs_started", {
-    description: "Workflow runs started (tagged with workflow)",
-    incremental: true
-  }),
-  runsCompleted: MetricKey.counter("effect_workflows_runs_completed", {
-    description: "Workflow runs completed (tagged with workflow)",
-    incremental: true
-  }),
-  runsFailed: MetricKey.counter("effect_workflows_runs_failed", {
-    description: "Workflow runs failed (tagged with workflow)",
-    incremental: true
-  }),
-  runsCancelled: MetricKey.counter("effect_workflows_runs_cancelled", {
-    description: "Workflow runs cancelled (tagged with workflow)",
-    incremental: true
-  }),
-  runsTimedOut: MetricKey.counter("effect_workflows_runs_timed_out", {
-    description: "Workflow runs timed out (tagged with workflow)",
-    incremental: true
-  }),
+  runsStarted: runCounter("started", "started"),
+  runsCompleted: runCounter("completed", "completed"),
+  runsFailed: runCounter("failed", "failed"),
+  runsCancelled: runCounter("cancelled", "cancelled"),
+  runsTimedOut: runCounter("timed_out", "timed out"),
   stepDuration: MetricKey.histogram(
     "effect_workflows_step_duration_ms",
     stepDurationBoundaries,
