@@ -21,6 +21,8 @@ const fixture = "test/fixtures/durable-workflows.ts"
 interface Server {
   readonly child: ChildProcess
   readonly base: string
+  /** What the process has written so far (to explain a failure). */
+  readonly output: () => string
 }
 
 /** Starts the CLI on `store` and waits for it to say where it listens. */
@@ -36,7 +38,7 @@ const startServer = (store: string): Promise<Server> =>
     child.stdout!.on("data", (chunk) => {
       out += String(chunk)
       const match = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
-      if (match !== null) resolve({ child, base: `http://127.0.0.1:${match[1]}` })
+      if (match !== null) resolve({ child, base: `http://127.0.0.1:${match[1]}`, output: () => `${out}\n${err}` })
     })
     child.stderr!.on("data", (chunk) => err += String(chunk))
     child.on("exit", (code) => reject(new Error(`server exited (${code}):\n${out}\n${err}`)))
@@ -77,7 +79,12 @@ const readStream = (
     const url = `${base}/events/${handlerId}?include_internal=true&after_sequence=-1`
     const headers = lastEventId === undefined ? {} : { "last-event-id": String(lastEventId) }
     const req = http.get(url, { headers }, (response) => {
-      if (response.statusCode !== 200) return reject(new Error(`stream: ${response.statusCode}`))
+      if (response.statusCode !== 200) {
+        let body = ""
+        response.on("data", (chunk) => body += String(chunk))
+        response.on("end", () => reject(new Error(`stream of ${handlerId}: ${response.statusCode} ${body}`)))
+        return
+      }
       let buffer = ""
       response.on("data", (chunk) => {
         buffer += String(chunk)
@@ -107,6 +114,7 @@ const stepStates = (frames: ReadonlyArray<Frame>, state: string) =>
 const scenario = (store: () => string) => async () => {
   let first: Server | undefined = await startServer(store())
   let second: Server | undefined
+  const started = [first]
   try {
     const start = async (name: string) => {
       const started = await request(first!.base, "POST", `/workflows/${name}/run-nowait`, {})
@@ -134,6 +142,7 @@ const scenario = (store: () => string) => async () => {
     first = undefined
 
     second = await startServer(store())
+    started.push(second)
     const readyAt = Date.now()
     const base = second.base
     // every handler is there with its run id (the retry, overdue, may have completed already)
@@ -191,6 +200,10 @@ const scenario = (store: () => string) => async () => {
     expect(completed.body.handlers.map((h: { handler_id: string }) => h.handler_id).sort()).toEqual(
       [waiting, chain, retrying, slow, expiring].map((h) => h.handler_id).sort()
     )
+  } catch (error) {
+    // what the servers said explains most failures
+    const said = started.map((server, i) => `server ${i + 1}:\n${server.output()}`)
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${said.join("\n")}`, { cause: error })
   } finally {
     if (first !== undefined) await kill9(first)
     if (second !== undefined) await kill9(second)
