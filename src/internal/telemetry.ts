@@ -114,8 +114,8 @@ const withStepAnnotations = (options: Logger.Logger.Options<unknown>): Logger.Lo
   return annotations === options.annotations ? options : { ...options, annotations }
 }
 
-/** The log annotations of a step execution added to what its fiber set (which wins). @internal */
-export const stepAnnotations = (
+/** The log annotations of a step execution added to what its fiber set (which wins). */
+const stepAnnotations = (
   base: HashMap.HashMap<string, unknown>,
   workflow: string,
   run: { readonly runId: string },
