@@ -171,6 +171,22 @@ export const storeContract = (name: string, make: () => Layer.Layer<HandlerStore
         })
       ))
 
+    it.effect("a commit interrupted while it runs goes to its end: whole, not rolled back", () =>
+      withStore((store) =>
+        Effect.gen(function*() {
+          yield* store.put(record("a"))
+          const committing = yield* Effect.fork(store.commit({
+            events: [event("run-a", 0), event("run-a", 1)],
+            handlers: [record("a", { status: "completed" })]
+          }))
+          // the commit has begun (a store over a network is waiting for its database by now)
+          yield* Effect.yieldNow()
+          yield* Fiber.interrupt(committing)
+          expect(yield* store.lastSequence("run-a")).toBe(1)
+          expect(Option.map(yield* store.get("a"), (r) => r.status)).toEqual(Option.some("completed"))
+        })
+      ))
+
     it.effect("a reader of a run with no events and no handler ends at once", () =>
       withStore((store) =>
         Effect.gen(function*() {

@@ -562,7 +562,7 @@ LIMIT 1`,
           .suspend(() => {
             // taken before reading: a commit after the read wakes it
             const signal = waiting.signal
-            return readPage(runId, cursor).pipe(
+            return Effect.uninterruptible(readPage(runId, cursor)).pipe(
               Effect.mapError((error) => Option.some(storeError(error))),
               Effect.flatMap((rows) => {
                 if (rows.length > 0) {
@@ -574,7 +574,7 @@ LIMIT 1`,
                   cursor = page[page.length - 1]!.sequence
                   return Effect.succeed(Chunk.unsafeFromArray(page))
                 }
-                return isLive(runId).pipe(
+                return Effect.uninterruptible(isLive(runId)).pipe(
                   Effect.mapError((error) => Option.some(storeError(error))),
                   Effect.flatMap((live) =>
                     live
@@ -711,16 +711,19 @@ ON CONFLICT (id) DO UPDATE SET
       )
     })
 
+    // Statements are never interrupted half-way (a client that hangs up interrupts its request):
+    // all are short, and PostgreSQL cancels an interrupted one by signalling its connection's
+    // backend, which, the connection back in the pool, can cancel the next statement run on it.
     return {
       durable: true,
-      put,
-      get,
-      list,
-      remove,
-      commit,
+      put: (record) => Effect.uninterruptible(put(record)),
+      get: (handlerId) => Effect.uninterruptible(get(handlerId)),
+      list: (filter) => Effect.uninterruptible(list(filter)),
+      remove: (handlerId) => Effect.uninterruptible(remove(handlerId)),
+      commit: (batch) => Effect.uninterruptible(commit(batch)),
       events,
-      lastSequence,
-      loadSnapshot,
+      lastSequence: (runId) => Effect.uninterruptible(lastSequence(runId)),
+      loadSnapshot: (handlerId) => Effect.uninterruptible(loadSnapshot(handlerId)),
       claim
     }
   })
