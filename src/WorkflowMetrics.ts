@@ -49,11 +49,11 @@ export const enabled: FiberRef.FiberRef<boolean> = internal.enabled
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { Workflow, WorkflowMetrics } from "effect-workflows"
  * import { jokes } from "./jokes.js"
  *
- * const counted = Workflow.run(jokes, { topic: "cats" }).pipe(WorkflowMetrics.withEnabled(true))
+ * // this run updates the metrics; a run started inside one of its steps does too
+ * const counted = Workflow.run(jokes).pipe(WorkflowMetrics.withEnabled(true))
  * ```
  *
  * @since 0.1.0
@@ -73,7 +73,7 @@ export const withEnabled: {
  *
  * @example
  * ```ts
- * import { Effect, Layer } from "effect"
+ * import { Effect } from "effect"
  * import { WorkflowMetrics } from "effect-workflows"
  * import { program } from "./program.js"
  *
