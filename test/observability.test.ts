@@ -469,6 +469,23 @@ describe("metrics", () => {
       expect([yield* started, yield* executions]).toEqual([2, 2])
     }))
 
+  it.effect("a run started by a step of a metered run is metered too", () =>
+    Effect.gen(function*() {
+      const inner = Workflow.make({
+        name: "nested-inner",
+        steps: [Step.make("i", { on: StartEvent, emits: [StopEvent] }, () => Effect.succeed(new StopEvent({ result: 1 })))]
+      })
+      const outer = Workflow.make({
+        name: "nested-outer",
+        steps: [Step.make("o", { on: StartEvent, emits: [StopEvent] }, () =>
+          Effect.map(Workflow.run(inner), (result) => new StopEvent({ result })))]
+      })
+      const completed = (name: string) =>
+        Effect.map(Metric.value(WorkflowMetrics.forWorkflow(WorkflowMetrics.runsCompleted, name)), (s) => s.count)
+      yield* Workflow.run(outer).pipe(WorkflowMetrics.withEnabled(true))
+      expect([yield* completed("nested-outer"), yield* completed("nested-inner")]).toEqual([1, 1])
+    }))
+
   it.scoped("queue depth: events waiting for a worker, back to 0 when taken or when the run ends", () =>
     Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()
