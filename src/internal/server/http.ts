@@ -49,8 +49,15 @@ const readJson = (served: Served, invalid: (message: string) => string) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const tooLarge = new Api.PayloadTooLarge({ detail: `Request body exceeds ${served.maxBodySize} bytes` })
-    const declared = Number(request.headers["content-length"])
-    if (Number.isFinite(declared) && declared > served.maxBodySize) return yield* Effect.fail(tooLarge)
+    const badRequest = (error: { readonly message: string }) => new Api.BadRequest({ detail: invalid(error.message) })
+    const declared = request.headers["content-length"]
+    if (declared !== undefined) {
+      // Node ends a body at its declared length: one within the limit is read whole, at once
+      if (Number(declared) > served.maxBodySize) return yield* Effect.fail(tooLarge)
+      const bytes = yield* Effect.catchTag(request.arrayBuffer, "RequestError", (error) => Effect.fail(badRequest(error)))
+      return yield* parseJson(bytes, invalid)
+    }
+    // a chunked body: read up to the limit, then drained a little so that the 413 can be sent
     const chunks: Array<Uint8Array> = []
     let size = 0
     yield* Stream.runForEach(request.stream, (chunk) => {
@@ -60,10 +67,7 @@ const readJson = (served: Served, invalid: (message: string) => string) =>
         return Effect.void
       }
       return size > served.maxBodySize + drainLimit ? Effect.fail(tooLarge) : Effect.void
-    }).pipe(
-      Effect.catchTag("RequestError", (error) =>
-        Effect.fail(new Api.BadRequest({ detail: invalid(error.message) })))
-    )
+    }).pipe(Effect.catchTag("RequestError", (error) => Effect.fail(badRequest(error))))
     if (size > served.maxBodySize) return yield* Effect.fail(tooLarge)
     const bytes = new Uint8Array(size)
     let offset = 0
@@ -71,10 +75,13 @@ const readJson = (served: Served, invalid: (message: string) => string) =>
       bytes.set(chunk, offset)
       offset += chunk.length
     }
-    return yield* Effect.try({
-      try: (): unknown => JSON.parse(decoder.decode(bytes)),
-      catch: (error) => new Api.BadRequest({ detail: invalid(error instanceof Error ? error.message : String(error)) })
-    })
+    return yield* parseJson(bytes, invalid)
+  })
+
+const parseJson = (bytes: ArrayBuffer | Uint8Array, invalid: (message: string) => string) =>
+  Effect.try({
+    try: (): unknown => JSON.parse(decoder.decode(bytes)),
+    catch: (error) => new Api.BadRequest({ detail: invalid(error instanceof Error ? error.message : String(error)) })
   })
 
 const isRecord = (u: unknown): u is Record<string, unknown> =>
