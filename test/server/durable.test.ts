@@ -50,6 +50,12 @@ describe("a server on a durable store", () => {
         const sql = yield* SqlClient.SqlClient
         const waiting = yield* waitingSnapshot("run-ok")
         yield* store.commit({
+          // what the handler that never saved a snapshot had published
+          events: [{
+            runId: "run-none",
+            sequence: 0,
+            envelope: { type: "InputRequiredEvent", value: { prefix: "name?" }, qualified_name: null, types: null }
+          }],
           handlers: [
             running("ok", "hitl", "run-ok"),
             running("none", "hitl", "run-none"),
@@ -82,6 +88,11 @@ describe("a server on a durable store", () => {
         expect(byId.get("foreign").error).toMatch(/^cannot resume: .*HitlWorkflow.*GreetWorkflow|^cannot resume: .*GreetWorkflow.*HitlWorkflow/s)
         expect(byId.get("truncated").status).toBe("failed")
         expect(byId.get("truncated").error).toMatch(/^cannot resume: the snapshot of handler truncated is not valid JSON: /)
+        // a handler that could not resume has its events read to their end (no terminal event)
+        const ended = yield* Effect.promise(() =>
+          fetch(`${base}/events/none?after_sequence=-1&sse=false`).then(async (r) => [r.status, await r.text()])
+        )
+        expect(ended).toEqual([200, `${JSON.stringify({ type: "InputRequiredEvent", value: { prefix: "name?" }, qualified_name: null, types: null })}\n`])
         // the resumed run goes on waiting, without asking again, and takes its answer
         const sent = yield* Effect.promise(() =>
           fetch(`${base}/events/ok`, {

@@ -1158,6 +1158,21 @@ describe("bad input", () => {
         .toStrictEqual(["greet", "hitl"])
     }, { maxBodySize: 1024 }))
 
+  it.live("a finished run's events come as one body (with its length); a running run's are streamed", () =>
+    withServer(async (base) => {
+      const finished = (await post(base, "/workflows/greet/run", { start_event: { name: "ada" } })).body.handler_id
+      const whole = await get(base, `/events/${finished}?sse=false&after_sequence=-1`)
+      expect(whole.status).toBe(200)
+      expect(whole.headers.get("content-type")).toBe("application/x-ndjson")
+      expect(whole.headers.get("content-length")).toBe(String(Buffer.byteLength(whole.text)))
+      expect(whole.text.trim().split("\n").map((line) => JSON.parse(line).type)).toEqual(["Progress", "StopEvent"])
+      const running = (await post(base, "/workflows/hitl/run-nowait", {})).body.handler_id
+      const response = await fetch(`${base}/events/${running}?after_sequence=-1`)
+      expect([response.status, response.headers.get("content-length"), response.headers.get("transfer-encoding")])
+        .toEqual([200, null, "chunked"])
+      await response.body?.cancel()
+    }))
+
   it.live("a stream of a quiet run answers its head at once, before any event", () =>
     withServer(async (base) => {
       const id: string = (await post(base, "/workflows/hitl/run-nowait", {})).body.handler_id

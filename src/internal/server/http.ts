@@ -6,6 +6,7 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -238,6 +239,9 @@ const cursorOf = (value: string): Option.Option<number | "now"> => {
 
 const encoder = new TextEncoder()
 
+/** Up to how many events the stream of a finished run is sent as one body. */
+const wholeBodyEvents = 1000
+
 const streamEvents = (
   served: Served,
   handlerId: string,
@@ -264,26 +268,34 @@ const streamEvents = (
     if (sse && lastEventId !== undefined && /^\d+$/.test(lastEventId.trim())) cursor = Number(lastEventId.trim())
     const last = yield* Effect.orDie(served.store.lastSequence(record.runId))
     const after = cursor === "now" ? last : cursor
-    if (record.status !== "running" && after >= last) return HttpServerResponse.empty({ status: 204 })
+    const finished = record.status !== "running"
+    if (finished && after >= last) return HttpServerResponse.empty({ status: 204 })
     const events = served.store.events(record.runId, after).pipe(
       Stream.orDie,
-      Stream.takeUntil((stored) => envelope.isTerminalEnvelope(stored.envelope)),
+      // a finished run's stored events are all it has: they end it, with a terminal event or
+      // without one (a handler that could not resume has none)
+      Stream.takeUntil((stored) => envelope.isTerminalEnvelope(stored.envelope) || (finished && stored.sequence >= last)),
       Stream.filter((stored) => internal || !envelope.isInternal(stored.envelope)),
       Stream.map((stored) => {
         const shown = qualified ? stored.envelope : { ...stored.envelope, qualified_name: null }
         return sse ? `id: ${stored.sequence}\ndata: ${JSON.stringify(shown)}\n\n` : `${JSON.stringify(shown)}\n`
       })
     )
+    const contentType = sse ? "text/event-stream; charset=utf-8" : "application/x-ndjson"
+    const headers = { "cache-control": "no-cache", "x-accel-buffering": "no" }
+    if (finished && last - after <= wholeBodyEvents) {
+      // A finished run has all its events stored (its last ones in the commit that settled its
+      // row): a few go out as one body, without streaming a response (which costs ~0.6 ms).
+      const texts = yield* Stream.runCollect(events)
+      return HttpServerResponse.text(Chunk.join(texts, ""), { contentType, headers })
+    }
     const body = sse && Option.isSome(served.heartbeat)
       ? withHeartbeat(events, served.heartbeat.value)
       : events
     // An empty first chunk: Node sends a response's head with its first write, and a client
     // waiting for a quiet run must see the 200 at once, not at the first event.
     const bytes = Stream.concat(Stream.make(new Uint8Array(0)), Stream.map(body, (text) => encoder.encode(text)))
-    return HttpServerResponse.stream(bytes, {
-      contentType: sse ? "text/event-stream; charset=utf-8" : "application/x-ndjson",
-      headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
-    })
+    return HttpServerResponse.stream(bytes, { contentType, headers })
   })
 
 /** `: heartbeat` after every `interval` of silence, until the events end. */
