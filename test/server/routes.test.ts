@@ -10,7 +10,7 @@
  * (PROTOCOL.md, differences #8), and one ordering of this engine (the waiter event, 58).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { Chunk, type Duration, Effect, Layer, Logger, LogLevel, TestClock } from "effect"
 import { Event, Step, Workflow } from "effect-workflows"
 import { HandlerStore } from "effect-workflows/server"
 import * as http from "node:http"
@@ -817,16 +817,39 @@ describe("routes", () => {
       expectJson(await get(base, "/handlers?workflow_name=nope"), 200, { handlers: [] })
     }))
 
-  it.live("SSE heartbeat while a run waits (90)", () =>
-    withServer(async (base) => {
-      const id: string = (await post(base, "/workflows/hitl/run-nowait", {})).body.handler_id
+  it.scoped("SSE heartbeat while a run waits (90), its interval on the TestClock", () =>
+    Effect.gen(function*() {
+      // built on this fiber: the server's heartbeats sleep on the TestClock
+      const base = yield* serve(served, { heartbeat: "200 millis" })
+      const id: string = (yield* Effect.promise(() => post(base, "/workflows/hitl/run-nowait", {}))).body.handler_id
       // once the run waits, nothing comes after `now`
-      await readUntil(base, `/events/${id}?after_sequence=-1&include_internal=true`, (text) => text.includes("WorkflowIdleEvent"))
-      const beats = await readUntil(base, `/events/${id}`, (text) => text.split(": heartbeat").length > 2)
-      expect(beats.status).toBe(200)
-      expect(beats.headers["content-type"]).toBe(sseContentType)
-      expect(beats.text).toBe(": heartbeat\n\n: heartbeat\n\n")
-    }, { heartbeat: "200 millis" }))
+      yield* Effect.promise(() =>
+        readUntil(base, `/events/${id}?after_sequence=-1&include_internal=true`, (text) => text.includes("WorkflowIdleEvent"))
+      )
+      const response = yield* Effect.promise(() => fetch(`${base}/events/${id}`))
+      expect(response.status).toBe(200)
+      expect(response.headers.get("content-type")).toBe(sseContentType)
+      const reader = response.body!.getReader()
+      yield* Effect.addFinalizer(() => Effect.promise(() => reader.cancel()))
+      const decoder = new TextDecoder()
+      const beat = Effect.gen(function*() {
+        // the stream's next heartbeat is due in 200 ms of TestClock time once its sleep is set
+        const due = (yield* TestClock.currentTimeMillis) + 200
+        yield* TestClock.sleeps().pipe(
+          Effect.zipLeft(Effect.yieldNow()),
+          Effect.repeat({ until: (sleeps) => Chunk.toReadonlyArray(sleeps).includes(due) })
+        )
+        yield* TestClock.adjust("200 millis")
+        let text = ""
+        while (text === "") {
+          const chunk = yield* Effect.promise(() => reader.read())
+          if (chunk.value !== undefined) text += decoder.decode(chunk.value)
+        }
+        return text
+      })
+      expect(yield* beat).toBe(": heartbeat\n\n")
+      expect(yield* beat).toBe(": heartbeat\n\n")
+    }))
 
   it.live("schema, representation and event classes of a workflow (91–98)", () =>
     withServer(async (base) => {
